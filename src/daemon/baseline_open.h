@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* baseline_open.h - open the configured baseline store, logging what to do on failure. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "daemon/config.h"
+#include "store/store.h"
+
+/* Open cfg->state_path. Returns 0, or the store's error after logging it. */
+int baseline_open(const struct config *cfg, bool read_only, struct store **out);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/capture_loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "input/pcap_input.h"
+#include "util/error.h"
+#include "util/log.h"
+
+volatile sig_atomic_t capture_stop_requested = 0;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    capture_stop_requested = 1;
+}
+
+void capture_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Wraps the caller's callback to count queries and responses on the way. */
+struct counting_emit {
+    decoder_emit_fn emit;
+    void *ctx;
+    struct capture_counters *counters;
+};
+
+static void count_and_emit(void *ctx, const struct dns_message *msg)
+{
+    struct counting_emit *ce = ctx;
+    ce->counters->messages++;
+    if (dns_message_is_response(msg)) {
+        ce->counters->responses++;
+    } else {
+        ce->counters->queries++;
+    }
+    ce->emit(ce->ctx, msg);
+}
+
+static struct decoder *create_decoder(const struct config *cfg)
+{
+    struct decoder_config dc;
+    memset(&dc, 0, sizeof(dc));
+    for (size_t i = 0; i < cfg->dns_port_count; i++) {
+        decoder_config_add_port(&dc, cfg->dns_ports[i]);
+    }
+    return decoder_create(&dc);
+}
+
+int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
+                     struct capture_counters *counters)
+{
+    char err[1024];
+    struct pcap_input *in = NULL;
+    int ret = pcap_input_open(cfg->inputs, cfg->input_count, &in, err, sizeof(err));
+    if (ret != 0) {
+        log_err("input, %s", err);
+        return ret;
+    }
+    struct decoder *dec = create_decoder(cfg);
+    if (dec == NULL) {
+        log_err("decoder, out of memory");
+        pcap_input_close(in);
+        return -ENOMEM;
+    }
+
+    struct counting_emit ce = { emit, ctx, counters };
+    struct packet pkt;
+    while (!capture_stop_requested) {
+        ret = pcap_input_next(in, &pkt, err, sizeof(err));
+        if (ret == 0) {
+            break;
+        }
+        if (ret < 0) {
+            log_err("input, %s; continuing with the other files", err);
+            counters->read_errors++;
+            continue;
+        }
+        counters->packets++;
+        enum decode_skip skip = decoder_packet(dec, &pkt, count_and_emit, &ce);
+        counters->skipped[skip]++;
+    }
+    if (capture_stop_requested) {
+        log_notice("input, stopped by signal after %llu packets",
+                   (unsigned long long)counters->packets);
+    }
+
+    decoder_destroy(dec);
+    pcap_input_close(in);
+    return 0;
+}

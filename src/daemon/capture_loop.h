@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture_loop.h - read the -r files through the decoder, shared by "run"
+ * and "decode".
+ */
+#pragma once
+
+#include <signal.h>
+
+#include "daemon/config.h"
+#include "daemon/summary.h"
+#include "decode/decoder.h"
+
+/* Set by SIGINT and SIGTERM: the loop stops after the current packet. */
+extern volatile sig_atomic_t capture_stop_requested;
+
+/* Install the SIGINT and SIGTERM handlers that set capture_stop_requested. */
+void capture_install_signals(void);
+
+/*
+ * Decode every packet of cfg->inputs in time order, calling @p emit for each
+ * DNS message and counting into @p counters. Read errors are logged and
+ * counted; the other files go on. Returns 0, or DF_EPCAP when no file could
+ * be opened (logged).
+ */
+int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
+                     struct capture_counters *counters);

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_baseline.c - "dnsfirst baseline": look at and edit the baseline.
+ *
+ * list, stats and export open the file read-only, so they work while a
+ * "run" is writing it. forget, prune and import need it to themselves.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/baseline_open.h"
+#include "daemon/commands.h"
+#include "daemon/options.h"
+#include "store/baseline_io.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+static const struct command_options baseline_options = {
+    .command = "baseline",
+    .usage = "dnsfirst baseline list|stats|export [-c CONFIG] [--state PATH] [-o FILE]\n"
+             "       dnsfirst baseline forget ADDRESS [--state PATH]\n"
+             "       dnsfirst baseline prune --older-than DURATION [--state PATH]\n"
+             "       dnsfirst baseline import FILE [--state PATH]",
+    .summary = "list: one line per client (scope, client key, first and last seen, queries, "
+               "flags, first query name). stats: totals. forget: remove every client whose key "
+               "contains ADDRESS, so its next query alerts again. prune: remove clients last "
+               "seen more than DURATION before the newest last-seen time in the baseline. "
+               "export: one JSON object per client. import: merge such a file in one "
+               "transaction (earliest first seen and latest last seen win).",
+    .flags = OPT_CONFIG,
+};
+
+static int print_row(void *ctx, const struct store_client *row)
+{
+    FILE *out = ctx;
+    char first[40];
+    char last[40];
+    timefmt_rfc3339(row->first_seen, 0, first, sizeof(first));
+    timefmt_rfc3339(row->last_seen, 0, last, sizeof(last));
+    fprintf(out, "%-40s %-44s %s %s %8llu %-7s %s\n", row->scope, row->client, first, last,
+            (unsigned long long)row->query_count,
+            (row->flags & STORE_CLIENT_LEARNED) ? "learned" : "alerted", row->first_query);
+    return ferror(out) ? DF_EOUTPUT : 0;
+}
+
+static int do_list(struct store *st, FILE *out)
+{
+    fprintf(out, "%-40s %-44s %-27s %-27s %8s %-7s %s\n", "SCOPE", "CLIENT", "FIRST_SEEN",
+            "LAST_SEEN", "QUERIES", "FLAGS", "FIRST_QUERY");
+    return st->ops->list(st, print_row, out);
+}
+
+static int do_stats(struct store *st, FILE *out)
+{
+    struct store_stats s;
+    int ret = st->ops->stats(st, &s);
+    if (ret != 0) {
+        return ret;
+    }
+    char oldest[40] = "-";
+    char newest[40] = "-";
+    if (s.clients > 0) {
+        timefmt_rfc3339(s.oldest_first_seen, 0, oldest, sizeof(oldest));
+        timefmt_rfc3339(s.newest_last_seen, 0, newest, sizeof(newest));
+    }
+    fprintf(out, "clients %llu\nscopes %llu\nlearned %llu\nalerted %llu\n"
+                 "outbox %llu\noldest_first_seen %s\nnewest_last_seen %s\n",
+            (unsigned long long)s.clients, (unsigned long long)s.scopes,
+            (unsigned long long)s.learned, (unsigned long long)(s.clients - s.learned),
+            (unsigned long long)s.outbox, oldest, newest);
+    return 0;
+}
+
+static int do_forget(struct store *st, const char *address)
+{
+    uint64_t removed = 0;
+    int ret = st->ops->forget(st, address, &removed);
+    if (ret == 0) {
+        fprintf(stderr, "dnsfirst baseline: forgot %llu client(s) matching %s\n",
+                (unsigned long long)removed, address);
+    }
+    return ret;
+}
+
+static int do_prune(struct store *st, int64_t older_than)
+{
+    struct store_stats s;
+    int ret = st->ops->stats(st, &s);
+    if (ret != 0 || s.clients == 0) {
+        return ret;
+    }
+    uint64_t removed = 0;
+    ret = st->ops->prune(st, s.newest_last_seen - older_than, &removed);
+    if (ret == 0) {
+        fprintf(stderr, "dnsfirst baseline: pruned %llu client(s)\n", (unsigned long long)removed);
+    }
+    return ret;
+}
+
+static int do_import(struct store *st, const char *path)
+{
+    char err[512] = "";
+    uint64_t rows = 0;
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (in == NULL) {
+        log_err("baseline, cannot open '%s' for import (%m)", path);
+        return -errno;
+    }
+    int ret = baseline_io_import(st, in, path, &rows, err, sizeof(err));
+    if (in != stdin) {
+        fclose(in);
+    }
+    if (ret != 0) {
+        log_err("baseline, import of '%s' failed, nothing was changed (%s)", path, err);
+        return ret;
+    }
+    fprintf(stderr, "dnsfirst baseline: imported %llu client(s) from %s\n",
+            (unsigned long long)rows, path);
+    return 0;
+}
+
+/* Pull "--older-than DURATION" out of argv before the common parser sees it. */
+static int take_older_than(int *argc, char **argv, int64_t *seconds, bool *given)
+{
+    *given = false;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--older-than") != 0) {
+            continue;
+        }
+        if (i + 1 >= *argc || config_parse_duration(argv[i + 1], seconds) != 0) {
+            fprintf(stderr, "dnsfirst baseline: --older-than needs a duration such as 90d\n");
+            return EXIT_USAGE;
+        }
+        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(*argv));
+        *argc -= 2;
+        *given = true;
+        return EXIT_OK;
+    }
+    return EXIT_OK;
+}
+
+static int run_subcommand(const char *sub, const char *arg, const struct config *cfg,
+                          int64_t older_than)
+{
+    bool read_only = strcmp(sub, "list") == 0 || strcmp(sub, "stats") == 0 ||
+                     strcmp(sub, "export") == 0;
+    struct store *st = NULL;
+    if (baseline_open(cfg, read_only, &st) != 0) {
+        return EXIT_RUNTIME;
+    }
+
+    int ret = 0;
+    if (strcmp(sub, "export") == 0) {
+        FILE *out = strcmp(cfg->output_path, "-") == 0 || cfg->output_path[0] == '\0'
+                        ? stdout
+                        : fopen(cfg->output_path, "w");
+        uint64_t rows = 0;
+        ret = out == NULL ? DF_EOUTPUT : baseline_io_export(st, out, &rows);
+        if (out != NULL && out != stdout && fclose(out) != 0) {
+            ret = DF_EOUTPUT;
+        }
+    } else if (strcmp(sub, "list") == 0) {
+        ret = do_list(st, stdout);
+    } else if (strcmp(sub, "stats") == 0) {
+        ret = do_stats(st, stdout);
+    } else if (strcmp(sub, "forget") == 0) {
+        ret = do_forget(st, arg);
+    } else if (strcmp(sub, "prune") == 0) {
+        ret = do_prune(st, older_than);
+    } else {
+        ret = do_import(st, arg);
+    }
+    if (ret != 0 && strcmp(sub, "import") != 0) {
+        log_err("baseline, %s on '%s' failed (%s)", sub, cfg->state_path, df_strerror(ret));
+    }
+    st->ops->close(st);
+    return ret == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+    int64_t older_than = 0;
+    bool older_given = false;
+    if (take_older_than(&argc, argv, &older_than, &older_given) != EXIT_OK) {
+        return EXIT_USAGE;
+    }
+    struct config cfg;
+    int first_arg = 0;
+    int ret = options_parse(&baseline_options, argc, argv, &cfg, &first_arg);
+    if (ret != EXIT_OK) {
+        return ret < 0 ? EXIT_OK : ret;
+    }
+
+    static const struct {
+        const char *name;
+        int args;
+    } subs[] = { { "list", 0 }, { "stats", 0 }, { "export", 0 }, { "forget", 1 },
+                 { "prune", 0 }, { "import", 1 } };
+    const char *sub = first_arg < argc ? argv[first_arg] : "";
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(sub, subs[i].name) != 0) {
+            continue;
+        }
+        if (argc - first_arg - 1 != subs[i].args) {
+            fprintf(stderr, "dnsfirst baseline %s: expected %d argument(s); see "
+                            "'dnsfirst baseline --help'\n", sub, subs[i].args);
+            return EXIT_USAGE;
+        }
+        if (strcmp(sub, "prune") == 0 && !older_given) {
+            fprintf(stderr, "dnsfirst baseline prune: --older-than DURATION is required\n");
+            return EXIT_USAGE;
+        }
+        return run_subcommand(sub, subs[i].args ? argv[first_arg + 1] : NULL, &cfg, older_than);
+    }
+    fprintf(stderr, "dnsfirst baseline: unknown subcommand '%s'; see 'dnsfirst baseline "
+                    "--help'\n", sub);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_check_config.c - "dnsfirst check-config": validate settings and print them. */
+#include <stdio.h>
+
+#include "daemon/commands.h"
+#include "daemon/options.h"
+
+static const struct command_options check_options = {
+    .command = "check-config",
+    .usage = "dnsfirst check-config -c CONFIG [settings]",
+    .summary = "Read the config file and any setting flags, check every value, and print "
+               "the effective settings as 'key = value' lines. Exits 2 with the file and "
+               "line of the first invalid setting.",
+    .flags = OPT_CONFIG | OPT_ALL_SETTINGS,
+};
+
+int cmd_check_config(int argc, char **argv)
+{
+    struct config cfg;
+    int first_arg = 0;
+    int ret = options_parse(&check_options, argc, argv, &cfg, &first_arg);
+    if (ret != EXIT_OK) {
+        return ret < 0 ? EXIT_OK : ret;
+    }
+    if (first_arg < argc) {
+        fprintf(stderr, "dnsfirst check-config: unexpected argument '%s'\n", argv[first_arg]);
+        return EXIT_USAGE;
+    }
+    config_print(&cfg, stdout);
+    fprintf(stderr, "dnsfirst check-config: configuration is valid\n");
+    return EXIT_OK;
+}

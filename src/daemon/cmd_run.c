@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_run.c - "dnsfirst run": captures in, alerts out.
+ *
+ * Order of work: open the alert sink, open the baseline, write alerts a
+ * previous run committed but did not write, load the baseline into the
+ * detector, read the captures, then release pending alerts and wait until
+ * every row and alert is committed and written before printing the summary.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/baseline_open.h"
+#include "daemon/capture_loop.h"
+#include "daemon/commands.h"
+#include "daemon/options.h"
+#include "daemon/summary.h"
+#include "detect/detector.h"
+#include "output/sink.h"
+#include "util/error.h"
+#include "util/log.h"
+
+static const struct command_options run_options = {
+    .command = "run",
+    .usage = "dnsfirst run -r FILE [-r FILE ...] [-c CONFIG] [--state PATH] [-o FILE] "
+             "[--learn] [settings]",
+    .summary = "Read captures in time order, detect external clients that query a DNS "
+               "server for the first time, and write one JSON alert per line (standard "
+               "output unless -o is given). Logs and the summary go to standard error.",
+    .flags = OPT_READ | OPT_CONFIG | OPT_LEARN | OPT_ALL_SETTINGS,
+};
+
+/* The store calls this on its writer thread, after the alert's row committed. */
+static int write_alert(void *ctx, const char *json, size_t len)
+{
+    struct sink *sink = ctx;
+    int ret = sink_write_line(sink, json, len);
+    if (ret != 0) {
+        log_err("output, cannot write alert to '%s' (%m)", sink_path(sink));
+    }
+    return ret;
+}
+
+static void on_message(void *ctx, const struct dns_message *msg)
+{
+    detector_message(ctx, msg);
+}
+
+struct run_state {
+    struct sink *sink;
+    struct store *store;
+    struct detector *detector;
+};
+
+static int run_open(const struct config *cfg, struct run_state *rs)
+{
+    if (sink_open(cfg->output_path, &rs->sink) != 0) {
+        log_err("output, cannot open '%s' (%m)", cfg->output_path);
+        return EXIT_RUNTIME;
+    }
+    if (baseline_open(cfg, false, &rs->store) != 0) {
+        return EXIT_RUNTIME;
+    }
+    rs->store->alert_fn = write_alert;
+    rs->store->alert_ctx = rs->sink;
+
+    int ret = rs->store->ops->replay_outbox(rs->store);
+    if (ret != 0) {
+        log_err("baseline, cannot write the alerts left by the previous run (%s)",
+                df_strerror(ret));
+        return EXIT_RUNTIME;
+    }
+
+    ret = detector_create(cfg, rs->store, &rs->detector);
+    if (ret == 0) {
+        ret = detector_load(rs->detector);
+    }
+    if (ret != 0) {
+        log_err("baseline, cannot load '%s' (%s)", cfg->state_path, df_strerror(ret));
+        return EXIT_RUNTIME;
+    }
+    detector_set_inputs(rs->detector, cfg->inputs, cfg->input_count);
+    return EXIT_OK;
+}
+
+static void run_close(struct run_state *rs)
+{
+    if (rs->store != NULL) {
+        rs->store->ops->close(rs->store);
+    }
+    detector_destroy(rs->detector);
+    sink_close(rs->sink);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct config cfg;
+    int first_arg = 0;
+    int ret = options_parse(&run_options, argc, argv, &cfg, &first_arg);
+    if (ret != EXIT_OK) {
+        return ret < 0 ? EXIT_OK : ret;
+    }
+    if (first_arg < argc || cfg.input_count == 0) {
+        fprintf(stderr, "dnsfirst run: %s; see 'dnsfirst run --help'\n",
+                cfg.input_count == 0 ? "no capture given (use -r FILE)" : "unexpected argument");
+        return EXIT_USAGE;
+    }
+
+    struct run_state rs;
+    memset(&rs, 0, sizeof(rs));
+    int exit_code = run_open(&cfg, &rs);
+    if (exit_code != EXIT_OK) {
+        run_close(&rs);
+        return exit_code;
+    }
+
+    capture_install_signals();
+    struct capture_counters counters;
+    memset(&counters, 0, sizeof(counters));
+    if (capture_loop_run(&cfg, on_message, rs.detector, &counters) != 0) {
+        exit_code = EXIT_RUNTIME;
+    }
+
+    /* Pending alerts leave, rows commit, alerts are written, before the summary. */
+    ret = detector_finish(rs.detector);
+    if (ret != 0) {
+        log_err("baseline, failed to record clients in '%s' (%s)", cfg.state_path,
+                df_strerror(ret));
+        exit_code = EXIT_RUNTIME;
+    }
+    struct store_counters store_counters = rs.store->counters;
+    struct detector_stats stats = *detector_stats(rs.detector);
+    run_close(&rs);
+
+    summary_print_capture(stderr, &counters);
+    summary_print_detection(stderr, &stats, &store_counters);
+    return exit_code;
+}

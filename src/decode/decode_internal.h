@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decode_internal.h - state shared by the layers of one decoder_packet() call.
+ *
+ * Each layer (link.c, ip.c, tcp.c) reads its header through a bounded
+ * cursor, fills its part of the message under construction and hands the
+ * rest of the frame to the next layer. Nothing here outlives one call.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/decoder.h"
+#include "decode/dns_message.h"
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+
+/* One call of decoder_packet(): the frame, the callback and the message. */
+struct decode_ctx {
+    const struct decoder_config *cfg;
+    const struct packet *pkt;
+    decoder_emit_fn emit;
+    void *emit_arg;
+    unsigned emitted;       /* messages passed to emit so far */
+    struct dns_message msg; /* addresses and ports filled layer by layer */
+};
+
+/* Network layer found by the link layer: its ethertype and its bytes. */
+struct link_payload {
+    uint16_t ethertype; /* ETHERTYPE_IPV4 or ETHERTYPE_IPV6 */
+    const uint8_t *data;
+    size_t len;
+};
+
+/* True when the capture cut the frame short (snaplen smaller than the frame). */
+static inline bool decode_snapped(const struct decode_ctx *ctx)
+{
+    return ctx->pkt->caplen < ctx->pkt->wire_len;
+}
+
+/*
+ * Reason for a header that claims more bytes than were captured: the
+ * snaplen explains it when the frame was cut, otherwise the header lies.
+ */
+static inline enum decode_skip decode_short(const struct decode_ctx *ctx)
+{
+    return decode_snapped(ctx) ? DECODE_SKIP_TRUNCATED : DECODE_SKIP_MALFORMED;
+}
+
+/* link.c: strip the link layer of @p pkt and find the IP header. */
+enum decode_skip link_decode(const struct packet *pkt, struct link_payload *out);
+
+/* ip.c: read the IPv4 or IPv6 header and the UDP or TCP header after it. */
+enum decode_skip ip_decode(struct decode_ctx *ctx, const struct link_payload *net);
+
+/* tcp.c: read the TCP header at @p data and the DNS messages in its payload. */
+enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len);
+
+/*
+ * decoder.c: parse one DNS message of @p len bytes and emit it. Returns
+ * DECODE_OK when it was emitted, else the skip reason.
+ */
+enum decode_skip decode_dns_message(struct decode_ctx *ctx, uint8_t transport,
+                                    const uint8_t *wire, size_t len);

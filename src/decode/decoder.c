@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decoder.c - from a captured frame to DNS messages: the entry point.
+ *
+ * decoder_packet() hands the frame to link.c, then ip.c, then (for UDP) to
+ * decode_dns_message() below or (for TCP) to tcp.c. The message under
+ * construction lives on the stack of decoder_packet(), so one decoder may be
+ * shared by threads and nothing is allocated per packet.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/decode_internal.h"
+#include "decode/decoder.h"
+#include "decode/dns_wire.h"
+
+struct decoder {
+    struct decoder_config cfg;
+};
+
+static const char *const skip_names[DECODE_SKIP_COUNT] = {
+    [DECODE_OK] = "ok",
+    [DECODE_SKIP_NOT_DNS] = "not_dns",
+    [DECODE_SKIP_MALFORMED] = "malformed",
+    [DECODE_SKIP_TRUNCATED] = "truncated",
+    [DECODE_SKIP_LINK_TYPE] = "unsupported_link_type",
+    [DECODE_SKIP_FRAGMENT] = "fragment",
+};
+
+const char *decode_skip_name(enum decode_skip reason)
+{
+    if ((unsigned)reason >= DECODE_SKIP_COUNT) {
+        return "unknown";
+    }
+    return skip_names[reason];
+}
+
+struct decoder *decoder_create(const struct decoder_config *cfg)
+{
+    struct decoder *dec = malloc(sizeof(*dec));
+    if (dec == NULL) {
+        return NULL;
+    }
+    dec->cfg = *cfg;
+    return dec;
+}
+
+void decoder_destroy(struct decoder *dec)
+{
+    free(dec);
+}
+
+/*
+ * Policy for messages that parse only in part: when the header and the
+ * first question were read, the message is emitted even if a later part
+ * (another question, a resource record, the OPT record) is broken or cut
+ * off, because the question is what detection needs. The EDNS fields then
+ * hold whatever was read before the error. A message that fails before its
+ * first question is complete is skipped: as truncated when the DNS parser ran
+ * out of bytes in a frame cut by the snaplen, otherwise as malformed. A
+ * message with QDCOUNT 0 is emitted only when it parses completely.
+ */
+enum decode_skip decode_dns_message(struct decode_ctx *ctx, uint8_t transport,
+                                    const uint8_t *wire, size_t len)
+{
+    struct dns_message *msg = &ctx->msg;
+    enum dns_wire_error err = dns_wire_parse(wire, len, msg);
+    if (err != DNS_WIRE_OK && !msg->has_question) {
+        if (err == DNS_WIRE_TRUNCATED && decode_snapped(ctx)) {
+            return DECODE_SKIP_TRUNCATED;
+        }
+        return DECODE_SKIP_MALFORMED;
+    }
+
+    msg->transport = transport;
+    ctx->emit(ctx->emit_arg, msg);
+    ctx->emitted++;
+    return DECODE_OK;
+}
+
+enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
+                                decoder_emit_fn emit, void *ctx)
+{
+    struct decode_ctx dctx;
+    dctx.cfg = &dec->cfg;
+    dctx.pkt = pkt;
+    dctx.emit = emit;
+    dctx.emit_arg = ctx;
+    dctx.emitted = 0;
+
+    /* Fields the layers do not set start at zero for every frame. */
+    memset(&dctx.msg, 0, sizeof(dctx.msg));
+    dctx.msg.ts_sec = pkt->ts_sec;
+    dctx.msg.ts_nsec = pkt->ts_nsec;
+    dctx.msg.origin = pkt->origin;
+
+    struct link_payload net;
+    enum decode_skip ret = link_decode(pkt, &net);
+    if (ret != DECODE_OK) {
+        return ret;
+    }
+    return ip_decode(&dctx, &net);
+}

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dns_wire.c - DNS message parser: header, questions, EDNS (RFC 1035, 6891).
+ *
+ * This runs once per packet, so it copies only the first question name and
+ * reads the other names just far enough to step over them. The resource
+ * record sections are walked only while an OPT record may still follow:
+ * not at all when ARCOUNT is 0, and no further than the first OPT record.
+ *
+ * Compression loops are impossible by construction. A pointer must point
+ * strictly before the start of the label sequence that contains it, so every
+ * jump goes backwards. The jump count is bounded as well.
+ */
+#include "decode/dns_wire.h"
+
+#include <string.h>
+
+#include "util/addr.h"
+#include "util/cursor.h"
+
+/* Jumps allowed while reading one name. Backward-only pointers end any
+ * chain, but a crafted message could still force one jump per two bytes. */
+#define NAME_JUMPS_MAX 128
+
+#define LABEL_TYPE_MASK 0xc0
+#define LABEL_TYPE_POINTER 0xc0
+
+#define EDNS_OPTION_CLIENT_SUBNET 8
+#define ECS_FAMILY_IPV4 1
+#define ECS_FAMILY_IPV6 2
+
+/* Fixed fields of a resource record after its owner name. */
+struct rr_header {
+    uint16_t type;
+    uint16_t rclass;
+    uint32_t ttl;
+    uint16_t rdlength;
+};
+
+/*
+ * Read the name at the position of @p c into @p out and move @p c past it
+ * (past the first pointer when the name is compressed).
+ */
+static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *out_len)
+{
+    struct cursor walk = *c;
+    size_t seq_start = cursor_offset(c);
+    size_t used = 0;
+    unsigned jumps = 0;
+
+    for (;;) {
+        uint8_t len = cursor_u8(&walk, DNS_WIRE_TRUNCATED);
+        if (walk.err != 0) {
+            return DNS_WIRE_TRUNCATED;
+        }
+        if (len == 0) {
+            break;
+        }
+
+        if ((len & LABEL_TYPE_MASK) == LABEL_TYPE_POINTER) {
+            size_t target = (size_t)(len & 0x3f) << 8 | cursor_u8(&walk, DNS_WIRE_TRUNCATED);
+            if (walk.err != 0) {
+                return DNS_WIRE_TRUNCATED;
+            }
+            if (target >= seq_start || ++jumps > NAME_JUMPS_MAX) {
+                return DNS_WIRE_BAD_POINTER;
+            }
+
+            /* The name ends, in the message, right after its first pointer. */
+            if (jumps == 1) {
+                c->pos = walk.pos;
+            }
+            walk.pos = walk.start + target;
+            seq_start = target;
+            continue;
+        }
+        if ((len & LABEL_TYPE_MASK) != 0) {
+            return DNS_WIRE_BAD_LABEL;
+        }
+
+        /* Leave room for this label's length byte and the root label. */
+        if (used + 1 + len + 1 > DNS_NAME_MAX) {
+            return DNS_WIRE_NAME_TOO_LONG;
+        }
+        const uint8_t *label = cursor_bytes(&walk, len, DNS_WIRE_TRUNCATED);
+        if (label == NULL) {
+            return DNS_WIRE_TRUNCATED;
+        }
+        out[used] = len;
+        memcpy(out + used + 1, label, len);
+        used += 1 + (size_t)len;
+    }
+
+    out[used++] = 0;
+    if (jumps == 0) {
+        c->pos = walk.pos;
+    }
+    *out_len = (uint8_t)used;
+    return DNS_WIRE_OK;
+}
+
+/*
+ * Move @p c past the name at its position without copying or following
+ * pointers. The labels before a pointer get the same checks as in
+ * name_read(), and the pointer must point backwards.
+ */
+static enum dns_wire_error name_skip(struct cursor *c)
+{
+    size_t seq_start = cursor_offset(c);
+    size_t used = 0;
+
+    for (;;) {
+        uint8_t len = cursor_u8(c, DNS_WIRE_TRUNCATED);
+        if (c->err != 0) {
+            return DNS_WIRE_TRUNCATED;
+        }
+        if (len == 0) {
+            return DNS_WIRE_OK;
+        }
+
+        if ((len & LABEL_TYPE_MASK) == LABEL_TYPE_POINTER) {
+            size_t target = (size_t)(len & 0x3f) << 8 | cursor_u8(c, DNS_WIRE_TRUNCATED);
+            if (c->err != 0) {
+                return DNS_WIRE_TRUNCATED;
+            }
+            return target < seq_start ? DNS_WIRE_OK : DNS_WIRE_BAD_POINTER;
+        }
+        if ((len & LABEL_TYPE_MASK) != 0) {
+            return DNS_WIRE_BAD_LABEL;
+        }
+
+        used += 1 + (size_t)len;
+        if (used + 1 > DNS_NAME_MAX) {
+            return DNS_WIRE_NAME_TOO_LONG;
+        }
+        cursor_skip(c, len, DNS_WIRE_TRUNCATED);
+    }
+}
+
+enum dns_wire_error dns_wire_read_name(const uint8_t *wire, size_t len, size_t pos,
+                                       uint8_t *out, uint8_t *out_len, size_t *next)
+{
+    if (pos >= len) {
+        return DNS_WIRE_TRUNCATED;
+    }
+    struct cursor c = cursor_init(wire, len);
+    c.pos += pos;
+
+    enum dns_wire_error err = name_read(&c, out, out_len);
+    if (err == DNS_WIRE_OK) {
+        *next = cursor_offset(&c);
+    }
+    return err;
+}
+
+/* Read QDCOUNT questions, keeping the first in @p msg. */
+static enum dns_wire_error questions_read(struct cursor *c, struct dns_message *msg)
+{
+    for (unsigned i = 0; i < msg->qdcount; i++) {
+        enum dns_wire_error err = i == 0 ? name_read(c, msg->qname, &msg->qname_len)
+                                         : name_skip(c);
+        if (err != DNS_WIRE_OK) {
+            return err;
+        }
+
+        uint16_t qtype = cursor_u16(c, DNS_WIRE_TRUNCATED);
+        uint16_t qclass = cursor_u16(c, DNS_WIRE_TRUNCATED);
+        if (c->err != 0) {
+            return DNS_WIRE_TRUNCATED;
+        }
+        if (i == 0) {
+            msg->qtype = qtype;
+            msg->qclass = qclass;
+            msg->has_question = true;
+        }
+    }
+    return DNS_WIRE_OK;
+}
+
+/* Read one resource record up to its RDATA, which @p rdata then covers. */
+static enum dns_wire_error rr_read(struct cursor *c, struct rr_header *rr, struct cursor *rdata)
+{
+    enum dns_wire_error err = name_skip(c);
+    if (err != DNS_WIRE_OK) {
+        return err;
+    }
+
+    rr->type = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    rr->rclass = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    rr->ttl = cursor_u32(c, DNS_WIRE_TRUNCATED);
+    rr->rdlength = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    if (c->err != 0) {
+        return DNS_WIRE_TRUNCATED;
+    }
+
+    const uint8_t *data = cursor_bytes(c, rr->rdlength, DNS_WIRE_BAD_RDATA);
+    if (data == NULL) {
+        return DNS_WIRE_BAD_RDATA;
+    }
+    *rdata = cursor_init(data, rr->rdlength);
+    return DNS_WIRE_OK;
+}
+
+/*
+ * Client Subnet option (RFC 7871): family, source and scope prefix lengths,
+ * then the address cut to the source prefix. An option with an unknown
+ * family or impossible lengths is ignored rather than failing the message,
+ * because it says nothing about the rest of the message.
+ */
+static void client_subnet_read(const uint8_t *data, size_t len, struct dns_edns *edns)
+{
+    struct cursor c = cursor_init(data, len);
+    uint16_t family = cursor_u16(&c, 1);
+    uint8_t source_len = cursor_u8(&c, 1);
+    cursor_skip(&c, 1, 1); /* scope prefix length */
+    if (c.err != 0) {
+        return;
+    }
+
+    struct prefix *subnet = &edns->client_subnet;
+    memset(subnet, 0, sizeof(*subnet));
+    if (family == ECS_FAMILY_IPV4) {
+        subnet->addr.family = ADDR_FAMILY_IPV4;
+    } else if (family == ECS_FAMILY_IPV6) {
+        subnet->addr.family = ADDR_FAMILY_IPV6;
+    } else {
+        return;
+    }
+
+    /* Senders should send exactly the bytes the prefix covers; fewer are
+     * padded with zeros, more than the address holds are invalid. */
+    unsigned bits = addr_bits(subnet->addr.family);
+    size_t addr_len = cursor_left(&c);
+    if (source_len > bits || addr_len > bits / 8) {
+        return;
+    }
+    memcpy(subnet->addr.bytes, c.pos, addr_len);
+    addr_mask(&subnet->addr, source_len);
+    subnet->len = source_len;
+    edns->has_client_subnet = true;
+}
+
+/* OPT record (RFC 6891 6.1.3): the fields live in CLASS and TTL. */
+static enum dns_wire_error opt_read(const struct rr_header *rr, struct cursor *rdata,
+                                    struct dns_edns *edns)
+{
+    edns->present = true;
+    edns->udp_size = rr->rclass;
+    edns->extended_rcode = (uint8_t)(rr->ttl >> 24);
+    edns->version = (uint8_t)(rr->ttl >> 16);
+    edns->do_bit = (rr->ttl & 0x8000) != 0;
+
+    while (cursor_left(rdata) > 0) {
+        uint16_t code = cursor_u16(rdata, DNS_WIRE_BAD_RDATA);
+        uint16_t len = cursor_u16(rdata, DNS_WIRE_BAD_RDATA);
+        const uint8_t *data = cursor_bytes(rdata, len, DNS_WIRE_BAD_RDATA);
+        if (rdata->err != 0) {
+            return DNS_WIRE_BAD_RDATA;
+        }
+        if (code == EDNS_OPTION_CLIENT_SUBNET && !edns->has_client_subnet) {
+            client_subnet_read(data, len, edns);
+        }
+    }
+    return DNS_WIRE_OK;
+}
+
+/*
+ * Step over the answer and authority records, then read additional records
+ * until the first OPT record. A second OPT record (a FORMERR for servers)
+ * is not looked at.
+ */
+static enum dns_wire_error records_read(struct cursor *c, struct dns_message *msg)
+{
+    unsigned before_additional = (unsigned)msg->ancount + msg->nscount;
+    unsigned total = before_additional + msg->arcount;
+
+    for (unsigned i = 0; i < total; i++) {
+        struct rr_header rr;
+        struct cursor rdata;
+        enum dns_wire_error err = rr_read(c, &rr, &rdata);
+        if (err != DNS_WIRE_OK) {
+            return err;
+        }
+        if (i >= before_additional && rr.type == DNS_TYPE_OPT) {
+            return opt_read(&rr, &rdata, &msg->edns);
+        }
+    }
+    return DNS_WIRE_OK;
+}
+
+enum dns_wire_error dns_wire_parse(const uint8_t *wire, size_t len, struct dns_message *msg)
+{
+    struct cursor c = cursor_init(wire, len);
+
+    /* Forget the previous message: only the header fields are set below. */
+    msg->has_question = false;
+    msg->qname_len = 0;
+    msg->qtype = 0;
+    msg->qclass = 0;
+    memset(&msg->edns, 0, sizeof(msg->edns));
+
+    msg->id = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    msg->flags = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    msg->qdcount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    msg->ancount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    msg->nscount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    msg->arcount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
+    if (c.err != 0) {
+        return DNS_WIRE_TRUNCATED;
+    }
+
+    enum dns_wire_error err = questions_read(&c, msg);
+    if (err != DNS_WIRE_OK || msg->arcount == 0) {
+        return err;
+    }
+    return records_read(&c, msg);
+}

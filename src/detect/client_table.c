@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+#include "detect/client_table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+
+#define TABLE_MIN_CAPACITY 1024
+
+static uint64_t key_hash(const struct client_table *t, uint32_t scope, const struct prefix *key)
+{
+    struct {
+        uint8_t addr[16];
+        uint32_t scope;
+        uint8_t family;
+        uint8_t len;
+        uint8_t pad[2];
+    } k;
+    memcpy(k.addr, key->addr.bytes, 16);
+    k.scope = scope;
+    k.family = key->addr.family;
+    k.len = key->len;
+    k.pad[0] = k.pad[1] = 0;
+    return hash_bytes_seeded(&k, sizeof(k), t->seed);
+}
+
+static bool entry_matches(const struct client_entry *e, uint32_t scope, const struct prefix *key)
+{
+    return e->scope == scope && e->family == key->addr.family && e->prefix_len == key->len &&
+           memcmp(e->addr, key->addr.bytes, 16) == 0;
+}
+
+static uint64_t round_up_pow2(uint64_t n)
+{
+    uint64_t c = TABLE_MIN_CAPACITY;
+    while (c < n) {
+        c <<= 1;
+    }
+    return c;
+}
+
+int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_count)
+{
+    memset(t, 0, sizeof(*t));
+    uint64_t capacity = round_up_pow2(expected + expected / 3 + 1);
+    t->slots = calloc(capacity, sizeof(*t->slots));
+    if (t->slots == NULL) {
+        return -ENOMEM;
+    }
+    t->mask = capacity - 1;
+    t->max_count = max_count;
+    t->seed = 0x6a09e667f3bcc909ULL;
+    return 0;
+}
+
+void client_table_free(struct client_table *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+}
+
+struct client_entry *client_table_find(const struct client_table *t, uint32_t scope,
+                                       const struct prefix *key)
+{
+    uint64_t i = key_hash(t, scope, key) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        struct client_entry *e = &t->slots[i];
+        if (e->scope == 0) {
+            return NULL;
+        }
+        if (entry_matches(e, scope, key)) {
+            return e;
+        }
+    }
+}
+
+/* Place an entry known to be absent, without growing. */
+static struct client_entry *place(struct client_table *t, uint64_t hash)
+{
+    uint64_t i = hash & t->mask;
+    while (t->slots[i].scope != 0) {
+        i = (i + 1) & t->mask;
+    }
+    return &t->slots[i];
+}
+
+static int grow(struct client_table *t)
+{
+    uint64_t old_capacity = t->mask + 1;
+    struct client_entry *old = t->slots;
+    struct client_entry *slots = calloc(old_capacity * 2, sizeof(*slots));
+    if (slots == NULL) {
+        return -ENOMEM;
+    }
+
+    t->slots = slots;
+    t->mask = old_capacity * 2 - 1;
+    for (uint64_t i = 0; i < old_capacity; i++) {
+        if (old[i].scope == 0) {
+            continue;
+        }
+        struct prefix key;
+        client_entry_prefix(&old[i], &key);
+        *place(t, key_hash(t, old[i].scope, &key)) = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+struct client_entry *client_table_insert(struct client_table *t, uint32_t scope,
+                                         const struct prefix *key)
+{
+    if (t->count >= t->max_count) {
+        return NULL;
+    }
+    /* Keep the load at or under 3/4 so that probe sequences stay short. */
+    if ((t->count + 1) * 4 > (t->mask + 1) * 3 && grow(t) != 0) {
+        return NULL;
+    }
+
+    struct client_entry *e = place(t, key_hash(t, scope, key));
+    memset(e, 0, sizeof(*e));
+    memcpy(e->addr, key->addr.bytes, 16);
+    e->scope = scope;
+    e->family = key->addr.family;
+    e->prefix_len = key->len;
+    t->count++;
+    return e;
+}
+
+void client_table_remove(struct client_table *t, struct client_entry *e)
+{
+    uint64_t hole = (uint64_t)(e - t->slots);
+    memset(e, 0, sizeof(*e));
+    t->count--;
+
+    /* Shift back each later entry of the probe run that may fill the hole:
+     * one whose home slot does not lie cyclically between hole and its slot. */
+    for (uint64_t i = (hole + 1) & t->mask; t->slots[i].scope != 0; i = (i + 1) & t->mask) {
+        struct prefix key;
+        client_entry_prefix(&t->slots[i], &key);
+        uint64_t home = key_hash(t, t->slots[i].scope, &key) & t->mask;
+        bool home_in_gap = ((i - home) & t->mask) < ((i - hole) & t->mask);
+        if (home_in_gap) {
+            continue;
+        }
+        t->slots[hole] = t->slots[i];
+        memset(&t->slots[i], 0, sizeof(t->slots[i]));
+        hole = i;
+    }
+}
+
+void client_entry_prefix(const struct client_entry *e, struct prefix *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->addr.bytes, e->addr, 16);
+    out->addr.family = e->family;
+    out->len = e->prefix_len;
+}

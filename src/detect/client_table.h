@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_table.h - the known clients, in memory.
+ *
+ * An open-addressing hash table with linear probing, keyed by (scope id,
+ * client prefix). Each slot is 32 bytes, two to a cache line, and the table
+ * grows by doubling when it is 3/4 full, so a known client costs between 43
+ * and 85 bytes (64 on average over the growth cycle). Deletion shifts later
+ * entries back, so no tombstones slow lookups down.
+ *
+ * Bound: at most max_count entries. Insertion into a full table fails and
+ * the caller counts it. Single-threaded: one detector owns one table.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/addr.h"
+
+#define CLIENT_DIRTY 0x01    /* last_seen or queries changed since the last flush */
+#define CLIENT_SEEN_RUN 0x02 /* queried during this run */
+#define CLIENT_LEARNED 0x04  /* recorded during a learning period */
+
+struct client_entry {
+    uint8_t addr[16];          /* client prefix, host bits zero */
+    uint32_t scope;            /* scope id; 0 marks an empty slot */
+    uint32_t last_seen;        /* capture time, seconds (unsigned: good to 2106) */
+    uint32_t unflushed;        /* queries since the last flush to the store */
+    uint8_t family;            /* ADDR_FAMILY_* */
+    uint8_t prefix_len;
+    uint8_t flags;             /* CLIENT_* */
+    uint8_t reserved;
+};
+
+struct client_table {
+    struct client_entry *slots;
+    uint64_t mask;      /* capacity - 1; capacity is a power of two */
+    uint64_t count;
+    uint64_t max_count;
+    uint64_t seed;
+};
+
+/* Create an empty table for up to @p max_count clients. Returns 0 or -ENOMEM. */
+int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_count);
+void client_table_free(struct client_table *t);
+
+/* Return the entry of (@p scope, @p key), or NULL. */
+struct client_entry *client_table_find(const struct client_table *t, uint32_t scope,
+                                       const struct prefix *key);
+
+/*
+ * Add (@p scope, @p key), which must not be present. Returns the new entry,
+ * zeroed but for its key, or NULL when the table is full or cannot grow.
+ */
+struct client_entry *client_table_insert(struct client_table *t, uint32_t scope,
+                                         const struct prefix *key);
+
+/* Remove @p e, which points into the table. Entries may move. */
+void client_table_remove(struct client_table *t, struct client_entry *e);
+
+/* Fill @p out with the key prefix of @p e. */
+void client_entry_prefix(const struct client_entry *e, struct prefix *out);

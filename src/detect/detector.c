@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+#include "detect/detector.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/dns_text.h"
+#include "detect/client_table.h"
+#include "detect/networks.h"
+#include "detect/pending.h"
+#include "detect/scope.h"
+#include "output/alert.h"
+#include "util/error.h"
+
+#define NS_PER_SEC 1000000000LL
+
+/* Alerts waiting for responses at once; see pending.h for what happens past it. */
+#define PENDING_CAPACITY 16384
+
+struct detector {
+    const struct config *cfg;
+    struct store *store;
+    struct networks internal;
+    struct scope_registry scopes;
+    struct client_table clients;
+    struct pending_queue pending;
+
+    int64_t now_ns;          /* latest capture time seen */
+    int64_t next_flush_sec;  /* capture time of the next last-seen flush */
+    const char *const *input_names;
+    size_t input_count;
+    int first_error;         /* first store error, reported by detector_finish */
+    uint8_t dns_ports[65536 / 8];
+    struct detector_stats stats;
+};
+
+static void release_alert(void *ctx, struct pending_alert *a);
+
+int detector_create(const struct config *cfg, struct store *st, struct detector **out)
+{
+    struct detector *det = calloc(1, sizeof(*det));
+    if (det == NULL) {
+        return -ENOMEM;
+    }
+    det->cfg = cfg;
+    det->store = st;
+    networks_init(&det->internal, cfg->internal, cfg->internal_count);
+    for (size_t i = 0; i < cfg->dns_port_count; i++) {
+        det->dns_ports[cfg->dns_ports[i] / 8] |= (uint8_t)(1u << (cfg->dns_ports[i] % 8));
+    }
+    det->next_flush_sec = INT64_MIN;
+
+    int ret = scope_registry_init(&det->scopes, cfg->scope, cfg->site_name);
+    if (ret == 0) {
+        ret = client_table_init(&det->clients, 0, cfg->max_clients);
+    }
+    if (ret == 0) {
+        ret = pending_init(&det->pending, PENDING_CAPACITY, release_alert, det);
+    }
+    if (ret != 0) {
+        detector_destroy(det);
+        return ret;
+    }
+    *out = det;
+    return 0;
+}
+
+void detector_destroy(struct detector *det)
+{
+    if (det == NULL) {
+        return;
+    }
+    pending_free(&det->pending);
+    client_table_free(&det->clients);
+    scope_registry_free(&det->scopes);
+    free(det);
+}
+
+void detector_set_inputs(struct detector *det, const char *const *names, size_t count)
+{
+    det->input_names = names;
+    det->input_count = count;
+}
+
+const struct detector_stats *detector_stats(const struct detector *det)
+{
+    return &det->stats;
+}
+
+static void note_store_error(struct detector *det, int ret)
+{
+    if (ret != 0) {
+        det->stats.store_errors++;
+        if (det->first_error == 0) {
+            det->first_error = ret;
+        }
+    }
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static int load_row(void *ctx, const struct store_client *row)
+{
+    struct detector *det = ctx;
+
+    /* Rows of the other scope mode, or of a different site, stay on disk. */
+    uint32_t scope = scope_registry_lookup_key(&det->scopes, row->scope);
+    struct prefix key;
+    if (scope == 0 || prefix_parse(row->client, &key) != 0) {
+        return 0;
+    }
+
+    struct client_entry *e = client_table_find(&det->clients, scope, &key);
+    if (e == NULL) {
+        e = client_table_insert(&det->clients, scope, &key);
+    }
+    if (e == NULL) {
+        det->stats.table_full++;
+        return 0;
+    }
+    e->last_seen = (uint32_t)row->last_seen;
+    if (row->flags & STORE_CLIENT_LEARNED) {
+        e->flags |= CLIENT_LEARNED;
+    }
+    det->stats.clients_loaded++;
+    return 0;
+}
+
+int detector_load(struct detector *det)
+{
+    int ret = det->store->ops->load(det->store, load_row, det);
+    if (ret != 0) {
+        return ret;
+    }
+
+    /* Each scope's learning period continues from when its traffic began. */
+    for (uint32_t id = 1; id <= det->scopes.count; id++) {
+        struct scope *s = scope_registry_get(&det->scopes, id);
+        if (det->store->ops->scope_start_get(det->store, s->key, &s->start) == 0) {
+            s->start_known = true;
+        }
+    }
+    return 0;
+}
+
+/* ---- alerts ----------------------------------------------------------- */
+
+static const char *scope_mode_name(enum scope_mode mode)
+{
+    return mode == SCOPE_SITE ? "site" : "server";
+}
+
+static void fill_row(struct detector *det, uint32_t scope, const struct prefix *key,
+                     const struct dns_message *query, uint32_t flags, struct store_client *row)
+{
+    memset(row, 0, sizeof(*row));
+    snprintf(row->scope, sizeof(row->scope), "%s", scope_registry_get(&det->scopes, scope)->key);
+    prefix_format(key, row->client, sizeof(row->client));
+    row->first_seen = query->ts_sec;
+    row->last_seen = query->ts_sec;
+    row->query_count = 1;
+    row->flags = flags;
+    if (query->has_question) {
+        dns_name_format(query->qname, query->qname_len, row->first_query,
+                        sizeof(row->first_query));
+    }
+}
+
+static const char *input_name(const struct detector *det, const struct dns_message *m)
+{
+    if (m->origin.input_index < det->input_count) {
+        return det->input_names[m->origin.input_index];
+    }
+    return NULL;
+}
+
+/* Called by the pending queue when an alert's response arrived or its wait ended. */
+static void release_alert(void *ctx, struct pending_alert *a)
+{
+    struct detector *det = ctx;
+    struct store_client row;
+    fill_row(det, a->scope, &a->client_key, &a->query, 0, &row);
+
+    struct alert alert = {
+        .query = &a->query,
+        .response_seen = a->response_seen,
+        .response_rcode = a->response_rcode,
+        .response_flags = a->response_flags,
+        .response_answers = a->response_answers,
+        .scope_mode = scope_mode_name(det->cfg->scope),
+        .scope_key = row.scope,
+        .client_key = row.client,
+        .input_name = input_name(det, &a->query),
+        .baseline_size = a->baseline_size,
+    };
+    char json[ALERT_JSON_MAX];
+    size_t len = alert_json_format(&alert, json, sizeof(json));
+    if (len == 0) {
+        note_store_error(det, DF_EOUTPUT);
+        return;
+    }
+    note_store_error(det, det->store->ops->submit_new(det->store, &row, json, len));
+}
+
+/* ---- per query -------------------------------------------------------- */
+
+static int64_t message_time_ns(const struct dns_message *m)
+{
+    return m->ts_sec * NS_PER_SEC + m->ts_nsec;
+}
+
+/* Resolve the scope of a query, starting its learning period when new. */
+static struct scope *query_scope(struct detector *det, const struct dns_message *m,
+                                 uint32_t *id)
+{
+    bool created = false;
+    *id = scope_registry_lookup(&det->scopes, &m->dst, &created);
+    if (*id == 0) {
+        det->stats.scope_full++;
+        return NULL;
+    }
+    struct scope *s = scope_registry_get(&det->scopes, *id);
+    if (created && det->store->ops->scope_start_get(det->store, s->key, &s->start) == 0) {
+        s->start_known = true;
+    }
+    if (!s->start_known) {
+        s->start = m->ts_sec;
+        s->start_known = true;
+        note_store_error(det, det->store->ops->scope_start_set(det->store, s->key, s->start));
+    }
+    return s;
+}
+
+static bool in_learning_period(const struct detector *det, const struct scope *s, int64_t now)
+{
+    if (det->cfg->learn_only) {
+        return true;
+    }
+    return now < s->start + det->cfg->learning_period_s;
+}
+
+static bool is_expired(const struct detector *det, const struct client_entry *e, int64_t now)
+{
+    return det->cfg->expiry_s > 0 && now - (int64_t)e->last_seen > det->cfg->expiry_s;
+}
+
+static void touch_known(struct detector *det, struct client_entry *e, int64_t now)
+{
+    if (!(e->flags & CLIENT_SEEN_RUN)) {
+        e->flags |= CLIENT_SEEN_RUN;
+        det->stats.clients_seen++;
+    }
+    if ((int64_t)e->last_seen < now) {
+        e->last_seen = (uint32_t)now;
+    }
+    e->unflushed++;
+    e->flags |= CLIENT_DIRTY;
+}
+
+static void record_new(struct detector *det, uint32_t scope_id, const struct scope *s,
+                       const struct prefix *key, struct client_entry *e,
+                       const struct dns_message *m)
+{
+    e->last_seen = (uint32_t)m->ts_sec;
+    e->unflushed = 0;
+    e->flags = CLIENT_SEEN_RUN;
+    det->stats.clients_seen++;
+
+    if (in_learning_period(det, s, m->ts_sec)) {
+        struct store_client row;
+        e->flags |= CLIENT_LEARNED;
+        det->stats.clients_learned++;
+        fill_row(det, scope_id, key, m, STORE_CLIENT_LEARNED, &row);
+        note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+        return;
+    }
+
+    det->stats.clients_new++;
+    struct pending_alert *a = pending_reserve(&det->pending);
+    a->query = *m;
+    a->scope = scope_id;
+    a->client_key = *key;
+    a->baseline_size = det->clients.count;
+    a->deadline_ns = message_time_ns(m) + det->cfg->response_wait_ms * 1000000LL;
+    pending_commit(&det->pending, a);
+}
+
+static bool is_dns_port(const struct detector *det, uint16_t port)
+{
+    return (det->dns_ports[port / 8] >> (port % 8)) & 1;
+}
+
+static void process_query(struct detector *det, const struct dns_message *m)
+{
+    det->stats.queries++;
+    if (!is_dns_port(det, m->dport)) {
+        det->stats.queries_not_to_server++;
+        return;
+    }
+
+    uint32_t scope_id;
+    struct scope *s = query_scope(det, m, &scope_id);
+    if (s == NULL) {
+        return;
+    }
+    if (networks_contains(&det->internal, &m->src)) {
+        det->stats.queries_internal++;
+        return;
+    }
+
+    struct prefix key;
+    scope_client_prefix(det->cfg, &m->src, &key);
+    struct client_entry *e = client_table_find(&det->clients, scope_id, &key);
+    if (e != NULL && !is_expired(det, e, m->ts_sec)) {
+        touch_known(det, e, m->ts_sec);
+        return;
+    }
+    if (e != NULL) {
+        det->stats.clients_expired++;
+    } else {
+        e = client_table_insert(&det->clients, scope_id, &key);
+        if (e == NULL) {
+            /* TODO: evict instead of dropping once storm control exists. */
+            det->stats.table_full++;
+            return;
+        }
+    }
+    record_new(det, scope_id, s, &key, e, m);
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+/* Submit the last-seen updates gathered in memory, and forget expired clients. */
+static void flush_seen(struct detector *det, int64_t now)
+{
+    struct client_table *t = &det->clients;
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        struct client_entry *e = &t->slots[i];
+        if (e->scope == 0) {
+            continue;
+        }
+        if (e->flags & CLIENT_DIRTY) {
+            struct prefix key;
+            char client[STORE_KEY_MAX];
+            client_entry_prefix(e, &key);
+            prefix_format(&key, client, sizeof(client));
+            const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
+            note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
+                                                               e->last_seen, e->unflushed));
+            e->unflushed = 0;
+            e->flags &= (uint8_t)~CLIENT_DIRTY;
+        }
+        if (is_expired(det, e, now)) {
+            /* The entry that shifts into this slot still needs a visit. */
+            client_table_remove(t, e);
+            det->stats.clients_expired++;
+            i--;
+        }
+    }
+}
+
+static void advance_clock(struct detector *det, const struct dns_message *m)
+{
+    int64_t t = message_time_ns(m);
+    if (t <= det->now_ns) {
+        return;
+    }
+    det->now_ns = t;
+    pending_expire(&det->pending, t);
+
+    int64_t now = m->ts_sec;
+    if (det->next_flush_sec == INT64_MIN) {
+        det->next_flush_sec = now + det->cfg->flush_interval_s;
+    } else if (now >= det->next_flush_sec) {
+        flush_seen(det, now);
+        det->next_flush_sec = now + det->cfg->flush_interval_s;
+    }
+}
+
+void detector_message(struct detector *det, const struct dns_message *msg)
+{
+    advance_clock(det, msg);
+    if (dns_message_is_response(msg)) {
+        det->stats.responses++;
+        if (pending_match_response(&det->pending, msg)) {
+            det->stats.responses_matched++;
+        }
+        return;
+    }
+    process_query(det, msg);
+}
+
+int detector_finish(struct detector *det)
+{
+    pending_flush(&det->pending);
+    det->stats.pending_evicted = det->pending.evicted;
+
+    int64_t now = det->now_ns / NS_PER_SEC;
+    flush_seen(det, now);
+
+    /* Prune only after the last-seen updates above committed, or it could
+     * delete rows those updates were about to refresh. */
+    note_store_error(det, det->store->ops->sync(det->store));
+    if (det->cfg->expiry_s > 0 && det->now_ns > 0) {
+        uint64_t removed = 0;
+        note_store_error(det, det->store->ops->prune(det->store, now - det->cfg->expiry_s,
+                                                     &removed));
+    }
+    note_store_error(det, det->store->ops->sync(det->store));
+    return det->first_error;
+}

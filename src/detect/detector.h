@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * detector.h - decide, for every DNS query, whether its client is new.
+ *
+ * States of a (scope, client) pair, all on capture time:
+ *
+ *   unknown --query--> learned   (inside the scope's learning period, or --learn)
+ *   unknown --query--> new       (alert: held in the pending queue for the
+ *                                 response, then submitted with its row)
+ *   learned/new --query--> known (last seen and query count updated in
+ *                                 memory, flushed to the store periodically)
+ *   known --unseen for the expiry--> unknown again
+ *
+ * A client is external when its address lies outside the internal
+ * networks; only external clients' queries to a DNS port are checked. The
+ * detector never touches a database: it calls the store interface, and the
+ * store writes each alert only after the alert's row has committed.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "decode/dns_message.h"
+#include "store/store.h"
+
+struct detector_stats {
+    uint64_t queries;
+    uint64_t responses;
+    uint64_t queries_internal;     /* from clients inside the internal networks */
+    uint64_t queries_not_to_server; /* QR=0 but the destination port is no DNS port */
+    uint64_t responses_matched;    /* responses that completed a pending alert */
+    uint64_t clients_seen;         /* external (scope, client) pairs that queried */
+    uint64_t clients_learned;      /* new pairs recorded without an alert */
+    uint64_t clients_new;          /* new pairs that raised an alert */
+    uint64_t clients_expired;      /* pairs forgotten after the expiry */
+    uint64_t clients_loaded;       /* pairs loaded from the store at start */
+    uint64_t table_full;           /* new pairs dropped: client table at max-clients */
+    uint64_t scope_full;           /* queries dropped: too many scopes */
+    uint64_t pending_evicted;      /* alerts sent early: pending queue full */
+    uint64_t store_errors;         /* submissions the store rejected */
+};
+
+struct detector;
+
+/* Create a detector that records into @p store. Returns 0 or -ENOMEM. */
+int detector_create(const struct config *cfg, struct store *st, struct detector **out);
+void detector_destroy(struct detector *det);
+
+/* Load the baseline from the store into memory. Returns 0 or a store error. */
+int detector_load(struct detector *det);
+
+/* Name the inputs, indexed by dns_origin.input_index, for the alerts. */
+void detector_set_inputs(struct detector *det, const char *const *names, size_t count);
+
+/* Process one decoded message. */
+void detector_message(struct detector *det, const struct dns_message *msg);
+
+/*
+ * Release every pending alert, flush last-seen updates and prune expired
+ * rows, as at the end of the input. Returns 0 or the store's first error.
+ */
+int detector_finish(struct detector *det);
+
+const struct detector_stats *detector_stats(const struct detector *det);

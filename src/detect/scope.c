@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include "detect/scope.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/hash.h"
+
+#define SCOPE_INDEX_SIZE (SCOPE_MAX * 2)
+
+int scope_registry_init(struct scope_registry *reg, enum scope_mode mode, const char *site_name)
+{
+    memset(reg, 0, sizeof(*reg));
+    reg->mode = mode;
+    snprintf(reg->site_name, sizeof(reg->site_name), "%s", site_name);
+    reg->scopes = calloc(SCOPE_MAX + 1, sizeof(*reg->scopes));
+    reg->index = calloc(SCOPE_INDEX_SIZE, sizeof(*reg->index));
+    if (reg->scopes == NULL || reg->index == NULL) {
+        scope_registry_free(reg);
+        return -ENOMEM;
+    }
+    reg->index_mask = SCOPE_INDEX_SIZE - 1;
+    return 0;
+}
+
+void scope_registry_free(struct scope_registry *reg)
+{
+    free(reg->scopes);
+    free(reg->index);
+    reg->scopes = NULL;
+    reg->index = NULL;
+}
+
+static uint32_t scope_add(struct scope_registry *reg, const struct addr *server, const char *key)
+{
+    if (reg->count >= SCOPE_MAX) {
+        return 0;
+    }
+    uint32_t id = ++reg->count;
+    struct scope *s = &reg->scopes[id];
+    if (server != NULL) {
+        s->server = *server;
+    }
+    snprintf(s->key, sizeof(s->key), "%s", key);
+    return id;
+}
+
+/* Find or add the scope of one server address (scope "server"). */
+static uint32_t lookup_server(struct scope_registry *reg, const struct addr *server,
+                              bool *created)
+{
+    uint64_t h = hash_bytes(server, sizeof(*server));
+    for (uint32_t i = (uint32_t)h & reg->index_mask;; i = (i + 1) & reg->index_mask) {
+        uint32_t id = reg->index[i];
+        if (id == 0) {
+            char key[ADDR_TEXT_MAX];
+            addr_format(server, key, sizeof(key));
+            id = scope_add(reg, server, key);
+            reg->index[i] = id;
+            *created = id != 0;
+            return id;
+        }
+        if (memcmp(&reg->scopes[id].server, server, sizeof(*server)) == 0) {
+            return id;
+        }
+    }
+}
+
+uint32_t scope_registry_lookup(struct scope_registry *reg, const struct addr *server,
+                               bool *created)
+{
+    *created = false;
+    if (reg->mode == SCOPE_SITE) {
+        if (reg->count == 0) {
+            *created = true;
+            return scope_add(reg, NULL, reg->site_name);
+        }
+        return 1;
+    }
+    return lookup_server(reg, server, created);
+}
+
+uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key)
+{
+    bool created = false;
+    if (reg->mode == SCOPE_SITE) {
+        if (strcmp(key, reg->site_name) != 0) {
+            return 0;
+        }
+        return scope_registry_lookup(reg, NULL, &created);
+    }
+
+    struct addr server;
+    if (addr_parse(key, &server) != 0) {
+        return 0;
+    }
+    return lookup_server(reg, &server, &created);
+}
+
+void scope_client_prefix(const struct config *cfg, const struct addr *client,
+                         struct prefix *out)
+{
+    out->addr = *client;
+    out->len = client->family == ADDR_FAMILY_IPV4 ? cfg->client_prefix_v4
+                                                  : cfg->client_prefix_v6;
+    addr_mask(&out->addr, out->len);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#include "input/pcap_input.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+struct capture_file {
+    pcap_t *pcap;
+    const char *path;
+    uint32_t index;          /* position on the command line */
+    uint64_t packets;        /* records read so far */
+    struct pcap_pkthdr *hdr; /* current record, owned by libpcap */
+    const uint8_t *data;
+    bool has_packet;         /* hdr and data hold a record not yet returned */
+};
+
+struct pcap_input {
+    size_t count;
+    size_t open_count;
+    struct capture_file files[];
+};
+
+static void file_close(struct capture_file *f)
+{
+    if (f->pcap != NULL) {
+        pcap_close(f->pcap);
+        f->pcap = NULL;
+    }
+    f->has_packet = false;
+}
+
+int pcap_input_open(const char *const *paths, size_t count, struct pcap_input **out,
+                    char *err, size_t err_size)
+{
+    struct pcap_input *in = calloc(1, sizeof(*in) + count * sizeof(in->files[0]));
+    if (in == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -ENOMEM;
+    }
+    in->count = count;
+
+    for (size_t i = 0; i < count; i++) {
+        char pcap_err[PCAP_ERRBUF_SIZE] = "";
+        struct capture_file *f = &in->files[i];
+        f->path = paths[i];
+        f->index = (uint32_t)i;
+        f->pcap = pcap_open_offline_with_tstamp_precision(paths[i], PCAP_TSTAMP_PRECISION_NANO,
+                                                          pcap_err);
+        if (f->pcap == NULL) {
+            snprintf(err, err_size, "%s: cannot read capture (%s)", paths[i], pcap_err);
+            pcap_input_close(in);
+            return DF_EPCAP;
+        }
+        in->open_count++;
+    }
+    *out = in;
+    return 0;
+}
+
+void pcap_input_close(struct pcap_input *in)
+{
+    if (in == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < in->count; i++) {
+        file_close(&in->files[i]);
+    }
+    free(in);
+}
+
+/* Read the next record of @p f into f->hdr. Returns 1, 0 at the end, or DF_EPCAP. */
+static int file_fill(struct capture_file *f, char *err, size_t err_size)
+{
+    if (f->pcap == NULL || f->has_packet) {
+        return f->has_packet ? 1 : 0;
+    }
+
+    /* The offset is where the failing record starts, for the error message. */
+    FILE *fp = pcap_file(f->pcap);
+    long offset = fp != NULL ? ftell(fp) : -1;
+
+    int ret = pcap_next_ex(f->pcap, &f->hdr, &f->data);
+    if (ret == 1) {
+        f->packets++;
+        f->has_packet = true;
+        return 1;
+    }
+    if (ret == PCAP_ERROR_BREAK) {
+        file_close(f);
+        return 0;
+    }
+    snprintf(err, err_size, "%s: capture damaged after packet %llu, at byte offset %ld (%s)",
+             f->path, (unsigned long long)f->packets, offset, pcap_geterr(f->pcap));
+    file_close(f);
+    return DF_EPCAP;
+}
+
+static bool earlier(const struct capture_file *a, const struct capture_file *b)
+{
+    if (a->hdr->ts.tv_sec != b->hdr->ts.tv_sec) {
+        return a->hdr->ts.tv_sec < b->hdr->ts.tv_sec;
+    }
+    return a->hdr->ts.tv_usec < b->hdr->ts.tv_usec;
+}
+
+int pcap_input_next(struct pcap_input *in, struct packet *pkt, char *err, size_t err_size)
+{
+    /* Every open file holds its next record; pick the earliest (ties by file order). */
+    struct capture_file *best = NULL;
+    for (size_t i = 0; i < in->count; i++) {
+        struct capture_file *f = &in->files[i];
+        int ret = file_fill(f, err, err_size);
+        if (ret < 0) {
+            return ret;
+        }
+        if (ret == 1 && (best == NULL || earlier(f, best))) {
+            best = f;
+        }
+    }
+    if (best == NULL) {
+        return 0;
+    }
+
+    best->has_packet = false;
+    pkt->link_type = pcap_datalink(best->pcap);
+    pkt->data = best->data;
+    pkt->caplen = best->hdr->caplen;
+    pkt->wire_len = best->hdr->len;
+    pkt->ts_sec = best->hdr->ts.tv_sec;
+    pkt->ts_nsec = (uint32_t)best->hdr->ts.tv_usec; /* nanoseconds: opened at NANO precision */
+    pkt->origin.input_index = best->index;
+    pkt->origin.packet_number = best->packets;
+    return 1;
+}

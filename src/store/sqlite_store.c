@@ -1,0 +1,1117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sqlite_store.c - the baseline store in one SQLite file.
+ *
+ * Invariants:
+ *   1. A file is changed only after it proved to be ours (application_id and
+ *      a supported user_version) or to be an empty database. Anything else
+ *      is rejected with a code and the file is left as it was.
+ *   2. One process writes: READ_WRITE holds flock(LOCK_EX) on the database
+ *      file from open to close. flock() locks are separate from the POSIX
+ *      record locks SQLite takes, and the kernel drops them when the process
+ *      dies, even by SIGKILL, so a crashed run never leaves a stale lock.
+ *   3. Alerts leave only after commit. A batch writes its rows and its
+ *      alerts (into outbox) in one transaction, calls alert_fn for each
+ *      alert after COMMIT returned, and then deletes those outbox rows in a
+ *      second statement. A crash between the two repeats alerts on the next
+ *      start (replay_outbox), so delivery is at least once.
+ *   4. One thread at a time uses the connection and its prepared
+ *      statements: s->db_lock is held around every use, by the writer thread
+ *      for a batch and by the caller's thread for the other operations.
+ *
+ * Durability: WAL with synchronous=NORMAL. A commit has written its frames
+ * to the WAL file (into the kernel's page cache) before COMMIT returns, so
+ * it survives the death of the process, including SIGKILL. Only an OS crash
+ * or power loss can roll back the last transactions, and then the client's
+ * row is gone with its outbox entry: the client is detected as new again and
+ * its alert repeats, which is allowed, so no alert is lost. FULL would add
+ * an fsync per batch without changing that outcome.
+ */
+#include "store/sqlite_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/write_queue.h"
+#include "util/addr.h"
+#include "util/error.h"
+
+#define BUSY_TIMEOUT_DEFAULT_MS 1000
+
+struct statements {
+    sqlite3_stmt *begin;
+    sqlite3_stmt *commit;
+    sqlite3_stmt *rollback;
+    sqlite3_stmt *client_new;
+    sqlite3_stmt *client_seen;
+    sqlite3_stmt *client_merge;
+    sqlite3_stmt *outbox_add;
+    sqlite3_stmt *outbox_drop;
+    sqlite3_stmt *scope_get;
+    sqlite3_stmt *scope_set;
+};
+
+struct sqlite_store {
+    struct store base; /* first: a struct store * is a struct sqlite_store * */
+    enum sqlite_store_mode mode;
+    sqlite3 *db;
+    int lock_fd;
+    pthread_mutex_t db_lock;
+    struct statements stmt;
+    struct write_queue *queue;
+    /* Target of the running forget, read by the dnsfirst_covers() SQL function. */
+    struct prefix forget_target;
+    bool forget_target_valid;
+    char error[512];
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE clients("
+    " scope TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " query_count INTEGER NOT NULL DEFAULT 0,"
+    " flags INTEGER NOT NULL DEFAULT 0,"
+    " first_query TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY(scope, client)) WITHOUT ROWID;"
+    "CREATE TABLE scopes(scope TEXT PRIMARY KEY, start INTEGER NOT NULL);"
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert TEXT NOT NULL);";
+
+/* A NEW row replaces an existing (expired) row of the same client whole. */
+static const char client_new_sql[] =
+    "INSERT INTO clients(scope, client, first_seen, last_seen, query_count,"
+    " flags, first_query) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT(scope, client) DO UPDATE SET"
+    " first_seen = excluded.first_seen, last_seen = excluded.last_seen,"
+    " query_count = excluded.query_count, flags = excluded.flags,"
+    " first_query = excluded.first_query";
+
+static const char client_seen_sql[] =
+    "UPDATE clients SET last_seen = max(last_seen, ?3),"
+    " query_count = query_count + ?4 WHERE scope = ?1 AND client = ?2";
+
+/* In DO UPDATE SET, bare column names are the old row's values. */
+static const char client_merge_sql[] =
+    "INSERT INTO clients(scope, client, first_seen, last_seen, query_count,"
+    " flags, first_query) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT(scope, client) DO UPDATE SET"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen),"
+    " query_count = max(query_count, excluded.query_count),"
+    " flags = CASE WHEN excluded.first_seen < first_seen"
+    " THEN excluded.flags ELSE flags END,"
+    " first_query = CASE WHEN excluded.first_seen < first_seen"
+    " THEN excluded.first_query ELSE first_query END";
+
+static struct sqlite_store *store_of(struct store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+static void error_set(struct sqlite_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void error_set(struct sqlite_store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof(s->error), fmt, ap);
+    va_end(ap);
+}
+
+/* Map an SQLite result code to the project's error space. */
+static int code_from_sqlite(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return DF_ESTORE_LOCKED;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return DF_ESTORE_CORRUPT;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return DF_ESTORE_READONLY;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_IOERR:
+        return -EIO;
+    default:
+        return DF_ESTORE;
+    }
+}
+
+/* Record SQLite's message for a failed @p what and return the mapped code. */
+static int sqlite_fail(struct sqlite_store *s, int rc, const char *what)
+{
+    error_set(s, "%s failed: %s", what, sqlite3_errmsg(s->db));
+    return code_from_sqlite(rc);
+}
+
+static int code_from_errno(int err)
+{
+    switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return DF_ESTORE_READONLY;
+    case ENOENT:
+        return DF_ENOTFOUND;
+    default:
+        return -err;
+    }
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static int stmt_run(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    int ret = 0;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        ret = sqlite_fail(s, rc, what);
+    }
+    sqlite3_reset(stmt);
+    return ret;
+}
+
+static int exec_sql(struct sqlite_store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(s, rc, what);
+}
+
+/* Run a statement whose first column of the first row is an integer. */
+static int query_int64(struct sqlite_store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        return sqlite_fail(s, rc, sql);
+    }
+
+    int ret = 0;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(stmt, 0);
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+    } else {
+        ret = sqlite_fail(s, rc, sql);
+    }
+    sqlite3_finalize(stmt);
+    return ret;
+}
+
+static void rollback_if_open(struct sqlite_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        stmt_run(s, s->stmt.rollback, "ROLLBACK");
+    }
+}
+
+/* Copy a text column into a fixed-size field, cutting it to fit. */
+static void column_copy(sqlite3_stmt *stmt, int col, char *dst, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, col);
+    if (text == NULL) {
+        len = 0;
+    }
+    if (len >= size) {
+        len = size - 1;
+    }
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+}
+
+/*
+ * Opening: lock, open, check that the file is ours, then set it up.
+ */
+
+/*
+ * Take the writer lock, creating the file when it is missing. Sets
+ * *created so that a failed open can remove the file it created.
+ */
+static int writer_lock_take(struct sqlite_store *s, const char *path,
+                            bool *created)
+{
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    *created = s->lock_fd >= 0;
+    if (s->lock_fd < 0 && errno == EEXIST) {
+        s->lock_fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    if (s->lock_fd < 0) {
+        int err = errno;
+        error_set(s, "cannot open for writing: %s", strerror(err));
+        return code_from_errno(err);
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err == EWOULDBLOCK) {
+            error_set(s, "another dnsfirst process has it open for writing");
+            return DF_ESTORE_LOCKED;
+        }
+        error_set(s, "cannot lock: %s", strerror(err));
+        return -err;
+    }
+    return 0;
+}
+
+/* SQLite creates PATH-wal and PATH-shm next to the file in WAL mode. */
+static int directory_check_writable(struct sqlite_store *s, const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof(copy), "%s", path);
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK) != 0) {
+        int err = errno;
+        error_set(s, "directory '%s' is not writable (%s), and SQLite must "
+                  "create its -wal and -shm files there", dir, strerror(err));
+        return code_from_errno(err);
+    }
+    return 0;
+}
+
+static int connection_open(struct sqlite_store *s, const char *path,
+                           int busy_timeout_ms)
+{
+    int flags = SQLITE_OPEN_NOMUTEX;
+    if (s->mode == SQLITE_STORE_READ_WRITE) {
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    } else {
+        flags |= SQLITE_OPEN_READONLY;
+    }
+
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (s->db == NULL) {
+            error_set(s, "cannot open: %s", sqlite3_errstr(rc));
+            return -ENOMEM;
+        }
+        return sqlite_fail(s, rc, "open");
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, busy_timeout_ms);
+    return 0;
+}
+
+struct file_identity {
+    int64_t application_id;
+    int64_t user_version;
+    int64_t objects; /* tables, indexes, views and triggers */
+};
+
+/* Read the header fields and schema size; the first read of the file. */
+static int identity_read(struct sqlite_store *s, struct file_identity *id)
+{
+    int ret = query_int64(s, "PRAGMA application_id", &id->application_id);
+    if (ret == DF_ESTORE_CORRUPT) {
+        error_set(s, "not an SQLite database: %s", sqlite3_errmsg(s->db));
+    }
+    if (ret == 0) {
+        ret = query_int64(s, "PRAGMA user_version", &id->user_version);
+    }
+    if (ret == 0) {
+        ret = query_int64(s, "SELECT count(*) FROM sqlite_master", &id->objects);
+    }
+    return ret;
+}
+
+/*
+ * Decide whether the file is a baseline this program reads (returns 0 with
+ * *is_empty false), an empty database (0 with *is_empty true) or something
+ * else (DF_ESTORE_VERSION).
+ */
+static int identity_check(struct sqlite_store *s, const struct file_identity *id,
+                          bool *is_empty)
+{
+    *is_empty = id->application_id == 0 && id->user_version == 0 &&
+                id->objects == 0;
+    if (*is_empty) {
+        return 0;
+    }
+
+    if (id->application_id != SQLITE_STORE_APPLICATION_ID) {
+        error_set(s, "the database belongs to another program "
+                  "(application_id 0x%08" PRIx64 ", dnsfirst uses 0x%08x); "
+                  "choose another state file", (uint64_t)id->application_id,
+                  SQLITE_STORE_APPLICATION_ID);
+        return DF_ESTORE_VERSION;
+    }
+    if (id->user_version > SQLITE_STORE_SCHEMA_VERSION) {
+        error_set(s, "schema version %" PRId64 " is newer than version %d, "
+                  "the newest this dnsfirst reads; use a newer dnsfirst",
+                  id->user_version, SQLITE_STORE_SCHEMA_VERSION);
+        return DF_ESTORE_VERSION;
+    }
+    if (id->user_version < 1) {
+        error_set(s, "schema version %" PRId64 " is not supported",
+                  id->user_version);
+        return DF_ESTORE_VERSION;
+    }
+    return 0;
+}
+
+static int integrity_check(struct sqlite_store *s)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        return sqlite_fail(s, rc, "PRAGMA quick_check");
+    }
+
+    int ret = 0;
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        ret = sqlite_fail(s, rc, "PRAGMA quick_check");
+    } else {
+        const char *result = (const char *)sqlite3_column_text(stmt, 0);
+        if (result == NULL || strcmp(result, "ok") != 0) {
+            error_set(s, "PRAGMA quick_check found damage: %s",
+                      result != NULL ? result : "(no result)");
+            ret = DF_ESTORE_CORRUPT;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return ret;
+}
+
+/* Create the tables and stamp the header, in one transaction. */
+static int schema_create(struct sqlite_store *s)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "BEGIN IMMEDIATE;%s"
+             "INSERT INTO meta(key, value) VALUES('schema_version', %d);"
+             "PRAGMA application_id = %d;"
+             "PRAGMA user_version = %d;"
+             "COMMIT;",
+             schema_sql, SQLITE_STORE_SCHEMA_VERSION,
+             SQLITE_STORE_APPLICATION_ID, SQLITE_STORE_SCHEMA_VERSION);
+
+    int ret = exec_sql(s, sql, "creating the schema");
+    if (ret != 0 && !sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return ret;
+}
+
+static int wal_enable(struct sqlite_store *s)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+                                NULL);
+    if (rc != SQLITE_OK) {
+        return sqlite_fail(s, rc, "PRAGMA journal_mode");
+    }
+
+    int ret = 0;
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        ret = sqlite_fail(s, rc, "PRAGMA journal_mode");
+    } else {
+        const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+        if (mode == NULL || strcmp(mode, "wal") != 0) {
+            error_set(s, "cannot switch to WAL mode (journal mode stays '%s')",
+                      mode != NULL ? mode : "");
+            ret = DF_ESTORE;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (ret == 0) {
+        ret = exec_sql(s, "PRAGMA synchronous = NORMAL", "PRAGMA synchronous");
+    }
+    return ret;
+}
+
+static int database_check(struct sqlite_store *s, bool quick_check,
+                          bool *is_empty)
+{
+    struct file_identity id = { 0 };
+    int ret = identity_read(s, &id);
+    if (ret != 0) {
+        return ret;
+    }
+    ret = identity_check(s, &id, is_empty);
+    if (ret != 0) {
+        return ret;
+    }
+    if (*is_empty && s->mode == SQLITE_STORE_READ_ONLY) {
+        error_set(s, "the file contains no baseline yet");
+        return DF_ESTORE_CORRUPT;
+    }
+    if (!*is_empty && quick_check) {
+        ret = integrity_check(s);
+    }
+    return ret;
+}
+
+/* SQL function dnsfirst_covers(client): does the client key overlap the forget target? */
+static void covers_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sqlite_store *s = sqlite3_user_data(ctx);
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    struct prefix client;
+    (void)argc;
+
+    if (!s->forget_target_valid || text == NULL ||
+        prefix_parse(text, &client) != 0) {
+        sqlite3_result_int(ctx, 0);
+        return;
+    }
+    const struct prefix *target = &s->forget_target;
+    bool covers = (client.len <= target->len &&
+                   prefix_contains(&client, &target->addr)) ||
+                  (target->len <= client.len &&
+                   prefix_contains(target, &client.addr));
+    sqlite3_result_int(ctx, covers);
+}
+
+static int statements_prepare(struct sqlite_store *s)
+{
+    static const struct {
+        size_t offset;
+        const char *sql;
+    } table[] = {
+        { offsetof(struct statements, begin), "BEGIN IMMEDIATE" },
+        { offsetof(struct statements, commit), "COMMIT" },
+        { offsetof(struct statements, rollback), "ROLLBACK" },
+        { offsetof(struct statements, client_new), client_new_sql },
+        { offsetof(struct statements, client_seen), client_seen_sql },
+        { offsetof(struct statements, client_merge), client_merge_sql },
+        { offsetof(struct statements, outbox_add),
+          "INSERT INTO outbox(alert) VALUES(?1)" },
+        { offsetof(struct statements, outbox_drop),
+          "DELETE FROM outbox WHERE id <= ?1" },
+        { offsetof(struct statements, scope_get),
+          "SELECT start FROM scopes WHERE scope = ?1" },
+        { offsetof(struct statements, scope_set),
+          "INSERT INTO scopes(scope, start) VALUES(?1, ?2)"
+          " ON CONFLICT(scope) DO UPDATE SET start = excluded.start" },
+    };
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        sqlite3_stmt **slot =
+            (sqlite3_stmt **)((char *)&s->stmt + table[i].offset);
+        int rc = sqlite3_prepare_v3(s->db, table[i].sql, -1,
+                                    SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK) {
+            return sqlite_fail(s, rc, table[i].sql);
+        }
+    }
+
+    int rc = sqlite3_create_function(s->db, "dnsfirst_covers", 1, SQLITE_UTF8,
+                                     s, covers_fn, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(s, rc, "registering a function");
+}
+
+static void statements_finalize(struct statements *stmt)
+{
+    sqlite3_stmt **all = (sqlite3_stmt **)stmt;
+    for (size_t i = 0; i < sizeof(*stmt) / sizeof(all[0]); i++) {
+        sqlite3_finalize(all[i]);
+        all[i] = NULL;
+    }
+}
+
+/*
+ * Writer thread: one transaction per batch, then the batch's alerts.
+ */
+
+static void client_bind(sqlite3_stmt *stmt, const struct store_client *row)
+{
+    sqlite3_bind_text(stmt, 1, row->scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, row->client, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, row->first_seen);
+    sqlite3_bind_int64(stmt, 4, row->last_seen);
+    sqlite3_bind_int64(stmt, 5, (int64_t)row->query_count);
+    sqlite3_bind_int64(stmt, 6, row->flags);
+    sqlite3_bind_text(stmt, 7, row->first_query, -1, SQLITE_STATIC);
+}
+
+static int item_write(struct sqlite_store *s, struct write_item *item)
+{
+    if (item->type == WRITE_ITEM_SEEN) {
+        sqlite3_stmt *stmt = s->stmt.client_seen;
+        sqlite3_bind_text(stmt, 1, item->row.scope, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, item->row.client, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, item->row.last_seen);
+        sqlite3_bind_int64(stmt, 4, (int64_t)item->row.query_count);
+        return stmt_run(s, stmt, "updating a client");
+    }
+
+    client_bind(s->stmt.client_new, &item->row);
+    int ret = stmt_run(s, s->stmt.client_new, "inserting a client");
+    if (ret != 0 || item->alert == NULL) {
+        return ret;
+    }
+
+    sqlite3_stmt *stmt = s->stmt.outbox_add;
+    sqlite3_bind_text(stmt, 1, item->alert, (int)item->alert_len, SQLITE_STATIC);
+    ret = stmt_run(s, stmt, "queueing an alert");
+    item->outbox_id = sqlite3_last_insert_rowid(s->db);
+    return ret;
+}
+
+/* Write a batch in one transaction. Keeps the first error, like a rc chain. */
+static int batch_write(struct sqlite_store *s, struct write_item *items,
+                       size_t count)
+{
+    int ret = stmt_run(s, s->stmt.begin, "BEGIN");
+    for (size_t i = 0; ret == 0 && i < count; i++) {
+        ret = item_write(s, &items[i]);
+    }
+    if (ret == 0) {
+        ret = stmt_run(s, s->stmt.commit, "COMMIT");
+    }
+    if (ret != 0) {
+        rollback_if_open(s);
+    }
+    return ret;
+}
+
+/* Delete outbox rows up to @p last_id, whose alerts were written. */
+static int outbox_drop(struct sqlite_store *s, int64_t last_id)
+{
+    pthread_mutex_lock(&s->db_lock);
+    sqlite3_bind_int64(s->stmt.outbox_drop, 1, last_id);
+    int ret = stmt_run(s, s->stmt.outbox_drop, "deleting written alerts");
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int alert_deliver(struct sqlite_store *s, const char *alert, size_t len)
+{
+    if (s->base.alert_fn == NULL) {
+        return 0;
+    }
+    int ret = s->base.alert_fn(s->base.alert_ctx, alert, len);
+    if (ret != 0) {
+        error_set(s, "writing an alert failed (%s); it stays in the outbox "
+                  "for the next start", df_strerror(ret < 0 ? ret : DF_EOUTPUT));
+        return ret < 0 ? ret : DF_EOUTPUT;
+    }
+    return 0;
+}
+
+/* Hand the committed alerts of a batch to alert_fn, in order. */
+static int batch_alerts_write(struct sqlite_store *s, struct write_item *items,
+                              size_t count)
+{
+    int ret = 0;
+    int64_t written_id = 0;
+    for (size_t i = 0; ret == 0 && i < count; i++) {
+        if (items[i].alert == NULL) {
+            continue;
+        }
+        ret = alert_deliver(s, items[i].alert, items[i].alert_len);
+        if (ret == 0) {
+            written_id = items[i].outbox_id;
+            __atomic_fetch_add(&s->base.counters.alerts_written, 1,
+                               __ATOMIC_RELAXED);
+        }
+    }
+
+    if (written_id > 0) {
+        int drop_ret = outbox_drop(s, written_id);
+        ret = ret != 0 ? ret : drop_ret;
+    }
+    return ret;
+}
+
+static int batch_commit(void *ctx, struct write_item *items, size_t count)
+{
+    struct sqlite_store *s = ctx;
+
+    pthread_mutex_lock(&s->db_lock);
+    int ret = batch_write(s, items, count);
+    pthread_mutex_unlock(&s->db_lock);
+    if (ret != 0) {
+        return ret;
+    }
+
+    __atomic_fetch_add(&s->base.counters.rows_committed, count, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->base.counters.transactions, 1, __ATOMIC_RELAXED);
+    return batch_alerts_write(s, items, count);
+}
+
+/*
+ * Operations of struct store_ops.
+ */
+
+static int submit_new(struct store *st, const struct store_client *row,
+                      const char *alert_json, size_t alert_len)
+{
+    struct sqlite_store *s = store_of(st);
+    if (s->queue == NULL) {
+        return DF_ESTORE_READONLY;
+    }
+    return write_queue_push_new(s->queue, row, alert_json, alert_len);
+}
+
+static int submit_seen(struct store *st, const char *scope, const char *client,
+                       int64_t last_seen, uint64_t queries)
+{
+    struct sqlite_store *s = store_of(st);
+    if (s->queue == NULL) {
+        return DF_ESTORE_READONLY;
+    }
+    return write_queue_push_seen(s->queue, scope, client, last_seen, queries);
+}
+
+static int store_sync(struct store *st)
+{
+    struct sqlite_store *s = store_of(st);
+    if (s->queue == NULL) {
+        return 0;
+    }
+    return write_queue_sync(s->queue);
+}
+
+static int scope_start_get(struct store *st, const char *scope, int64_t *start)
+{
+    struct sqlite_store *s = store_of(st);
+    sqlite3_stmt *stmt = s->stmt.scope_get;
+
+    pthread_mutex_lock(&s->db_lock);
+    sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        *start = sqlite3_column_int64(stmt, 0);
+    } else if (rc == SQLITE_DONE) {
+        ret = DF_ENOTFOUND;
+    } else {
+        ret = sqlite_fail(s, rc, "reading a scope start");
+    }
+    sqlite3_reset(stmt);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int scope_start_set(struct store *st, const char *scope, int64_t start)
+{
+    struct sqlite_store *s = store_of(st);
+    sqlite3_stmt *stmt = s->stmt.scope_set;
+
+    pthread_mutex_lock(&s->db_lock);
+    sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, start);
+    int ret = stmt_run(s, stmt, "writing a scope start");
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+/* Walk a SELECT of client rows; columns 0-5 as in the table, 6 first_query. */
+static int clients_walk(struct sqlite_store *s, const char *sql,
+                        bool with_query, store_client_fn fn, void *ctx)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&s->db_lock);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        int ret = sqlite_fail(s, rc, "reading clients");
+        pthread_mutex_unlock(&s->db_lock);
+        return ret;
+    }
+
+    /* One row buffer for the whole walk: no allocation per row. */
+    struct store_client row;
+    row.first_query[0] = '\0';
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        column_copy(stmt, 0, row.scope, sizeof(row.scope));
+        column_copy(stmt, 1, row.client, sizeof(row.client));
+        row.first_seen = sqlite3_column_int64(stmt, 2);
+        row.last_seen = sqlite3_column_int64(stmt, 3);
+        row.query_count = (uint64_t)sqlite3_column_int64(stmt, 4);
+        row.flags = (uint32_t)sqlite3_column_int64(stmt, 5);
+        if (with_query) {
+            column_copy(stmt, 6, row.first_query, sizeof(row.first_query));
+        }
+        ret = fn(ctx, &row);
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        ret = sqlite_fail(s, rc, "reading clients");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int store_load(struct store *st, store_client_fn fn, void *ctx)
+{
+    return clients_walk(store_of(st),
+                        "SELECT scope, client, first_seen, last_seen,"
+                        " query_count, flags FROM clients",
+                        false, fn, ctx);
+}
+
+static int store_list(struct store *st, store_client_fn fn, void *ctx)
+{
+    return clients_walk(store_of(st),
+                        "SELECT scope, client, first_seen, last_seen,"
+                        " query_count, flags, first_query FROM clients"
+                        " ORDER BY scope, client",
+                        true, fn, ctx);
+}
+
+static int store_stats(struct store *st, struct store_stats *out)
+{
+    struct sqlite_store *s = store_of(st);
+    sqlite3_stmt *stmt = NULL;
+
+    pthread_mutex_lock(&s->db_lock);
+    int rc = sqlite3_prepare_v2(s->db,
+        "SELECT count(*), count(DISTINCT scope), total(flags & 1),"
+        " min(first_seen), max(last_seen), (SELECT count(*) FROM outbox)"
+        " FROM clients", -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+    }
+
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        out->clients = (uint64_t)sqlite3_column_int64(stmt, 0);
+        out->scopes = (uint64_t)sqlite3_column_int64(stmt, 1);
+        out->learned = (uint64_t)sqlite3_column_double(stmt, 2);
+        out->oldest_first_seen = sqlite3_column_int64(stmt, 3);
+        out->newest_last_seen = sqlite3_column_int64(stmt, 4);
+        out->outbox = (uint64_t)sqlite3_column_int64(stmt, 5);
+    } else {
+        ret = sqlite_fail(s, rc, "reading statistics");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+/* Run one DELETE with an optional text or integer parameter; count rows. */
+static int delete_run(struct sqlite_store *s, const char *sql, const char *text,
+                      int64_t number, uint64_t *removed)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        return sqlite_fail(s, rc, "deleting clients");
+    }
+    if (text != NULL) {
+        sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_int64(stmt, 1, number);
+    }
+
+    rc = sqlite3_step(stmt);
+    int ret = 0;
+    if (rc == SQLITE_DONE) {
+        *removed = (uint64_t)sqlite3_changes64(s->db);
+    } else {
+        ret = sqlite_fail(s, rc, "deleting clients");
+    }
+    sqlite3_finalize(stmt);
+    return ret;
+}
+
+/*
+ * Remove the rows whose client key is @p address, contains it, or (for a
+ * prefix argument) lies inside it.
+ */
+static int store_forget(struct store *st, const char *address, uint64_t *removed)
+{
+    struct sqlite_store *s = store_of(st);
+    *removed = 0;
+
+    pthread_mutex_lock(&s->db_lock);
+    s->forget_target_valid = prefix_parse(address, &s->forget_target) == 0;
+    int ret = delete_run(s, "DELETE FROM clients"
+                         " WHERE client = ?1 OR dnsfirst_covers(client)",
+                         address, 0, removed);
+    bool target_valid = s->forget_target_valid;
+    s->forget_target_valid = false;
+    if (ret == 0 && !target_valid && *removed == 0) {
+        error_set(s, "'%s' is neither an IP address, a prefix nor a client key "
+                  "of the baseline", address);
+        ret = DF_EPARSE;
+    }
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int store_prune(struct store *st, int64_t before, uint64_t *removed)
+{
+    struct sqlite_store *s = store_of(st);
+    *removed = 0;
+
+    pthread_mutex_lock(&s->db_lock);
+    int ret = delete_run(s, "DELETE FROM clients WHERE last_seen < ?1", NULL,
+                         before, removed);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int store_import_row(struct store *st, const struct store_client *row)
+{
+    struct sqlite_store *s = store_of(st);
+
+    pthread_mutex_lock(&s->db_lock);
+    client_bind(s->stmt.client_merge, row);
+    int ret = stmt_run(s, s->stmt.client_merge, "merging a client");
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int store_import(struct store *st, store_row_reader_fn next, void *ctx,
+                        uint64_t *imported)
+{
+    struct sqlite_store *s = store_of(st);
+    struct store_client row;
+    *imported = 0;
+
+    pthread_mutex_lock(&s->db_lock);
+    int ret = stmt_run(s, s->stmt.begin, "BEGIN");
+    while (ret == 0) {
+        int more = next(ctx, &row);
+        if (more <= 0) {
+            ret = more;
+            break;
+        }
+        client_bind(s->stmt.client_merge, &row);
+        ret = stmt_run(s, s->stmt.client_merge, "merging a client");
+        *imported += ret == 0;
+    }
+    if (ret == 0) {
+        ret = stmt_run(s, s->stmt.commit, "COMMIT");
+    }
+    if (ret != 0) {
+        rollback_if_open(s);
+        *imported = 0;
+    }
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
+static int store_replay_outbox(struct store *st)
+{
+    struct sqlite_store *s = store_of(st);
+    if (s->mode != SQLITE_STORE_READ_WRITE) {
+        return DF_ESTORE_READONLY;
+    }
+
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&s->db_lock);
+    int rc = sqlite3_prepare_v2(s->db,
+        "SELECT id, alert FROM outbox ORDER BY id", -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        int ret = sqlite_fail(s, rc, "reading the outbox");
+        pthread_mutex_unlock(&s->db_lock);
+        return ret;
+    }
+
+    int ret = 0;
+    int64_t written_id = 0;
+    while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *alert = (const char *)sqlite3_column_text(stmt, 1);
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
+        ret = alert_deliver(s, alert != NULL ? alert : "", len);
+        if (ret == 0) {
+            written_id = sqlite3_column_int64(stmt, 0);
+            __atomic_fetch_add(&s->base.counters.outbox_replayed, 1,
+                               __ATOMIC_RELAXED);
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        ret = sqlite_fail(s, rc, "reading the outbox");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->db_lock);
+
+    if (written_id > 0) {
+        int drop_ret = outbox_drop(s, written_id);
+        ret = ret != 0 ? ret : drop_ret;
+    }
+    return ret;
+}
+
+/* Free everything; the writer lock goes last, after SQLite closed the file. */
+static void store_free(struct sqlite_store *s)
+{
+    statements_finalize(&s->stmt);
+    if (s->db != NULL) {
+        sqlite3_close_v2(s->db);
+    }
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd);
+    }
+    pthread_mutex_destroy(&s->db_lock);
+    free(s);
+}
+
+/*
+ * Drain the queue, fold the WAL back into the database and close. Errors of
+ * the last batches are lost here: call sync() first to see them.
+ */
+static void store_close(struct store *st)
+{
+    struct sqlite_store *s = store_of(st);
+    if (s == NULL) {
+        return;
+    }
+
+    write_queue_destroy(s->queue);
+    s->queue = NULL;
+    if (s->mode == SQLITE_STORE_READ_WRITE) {
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
+    store_free(s);
+}
+
+const char *sqlite_store_last_error(struct store *st)
+{
+    return store_of(st)->error;
+}
+
+static const struct store_ops sqlite_store_ops = {
+    .name = "sqlite",
+    .load = store_load,
+    .scope_start_get = scope_start_get,
+    .scope_start_set = scope_start_set,
+    .submit_new = submit_new,
+    .submit_seen = submit_seen,
+    .sync = store_sync,
+    .replay_outbox = store_replay_outbox,
+    .list = store_list,
+    .stats = store_stats,
+    .forget = store_forget,
+    .prune = store_prune,
+    .import_row = store_import_row,
+    .import = store_import,
+    .close = store_close,
+};
+
+/* Open SQLite on a file that exists (READ_ONLY) or is locked for us (READ_WRITE). */
+static int store_setup(struct sqlite_store *s, const char *path,
+                       const struct sqlite_store_options *opts)
+{
+    int timeout = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+                                            : BUSY_TIMEOUT_DEFAULT_MS;
+    int ret = connection_open(s, path, timeout);
+    if (ret != 0) {
+        return ret;
+    }
+
+    bool is_empty = false;
+    ret = database_check(s, !opts->skip_quick_check, &is_empty);
+    if (ret != 0) {
+        return ret;
+    }
+
+    if (s->mode == SQLITE_STORE_READ_WRITE) {
+        if (is_empty) {
+            ret = schema_create(s);
+        }
+        if (ret == 0) {
+            ret = wal_enable(s);
+        }
+    }
+    if (ret == 0) {
+        ret = statements_prepare(s);
+    }
+    return ret;
+}
+
+static int path_check_exists(struct sqlite_store *s, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int err = errno;
+        error_set(s, "%s", strerror(err));
+        return code_from_errno(err);
+    }
+    return 0;
+}
+
+int sqlite_store_open_with(const char *path, enum sqlite_store_mode mode,
+                           const struct sqlite_store_options *opts,
+                           struct store **out, char *err, size_t err_size)
+{
+    static const struct sqlite_store_options defaults = { 0 };
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    *out = NULL;
+
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    s->base.ops = &sqlite_store_ops;
+    s->mode = mode;
+    s->lock_fd = -1;
+    pthread_mutex_init(&s->db_lock, NULL);
+
+    /* The lock comes before SQLite reads the file, so no writer races us. */
+    int ret = 0;
+    bool created = false;
+    if (mode == SQLITE_STORE_READ_WRITE) {
+        ret = writer_lock_take(s, path, &created);
+        if (ret == 0) {
+            ret = directory_check_writable(s, path);
+        }
+    } else {
+        ret = path_check_exists(s, path);
+    }
+    if (ret == 0) {
+        ret = store_setup(s, path, opts);
+    }
+
+    if (ret == 0 && mode == SQLITE_STORE_READ_WRITE) {
+        size_t queue_max = opts->queue_max ? opts->queue_max
+                                           : SQLITE_STORE_QUEUE_DEFAULT;
+        size_t batch_max = opts->batch_max ? opts->batch_max
+                                           : SQLITE_STORE_BATCH_DEFAULT;
+        ret = write_queue_create(queue_max, batch_max, batch_commit, s,
+                                 &s->base.counters.queue_full_waits, &s->queue);
+        if (ret != 0) {
+            error_set(s, "cannot start the writer thread: %s", df_strerror(ret));
+        }
+    }
+
+    if (ret != 0) {
+        if (err != NULL && err_size > 0) {
+            snprintf(err, err_size, "%s", s->error[0] ? s->error
+                                                      : df_strerror(ret));
+        }
+        store_free(s);
+        if (created) {
+            unlink(path);
+        }
+        return ret;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+int sqlite_store_open(const char *path, enum sqlite_store_mode mode,
+                      struct store **out)
+{
+    return sqlite_store_open_with(path, mode, NULL, out, NULL, 0);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * addr.h - IPv4 and IPv6 addresses and prefixes in one fixed-size type.
+ *
+ * An IPv4 address fills bytes[0..3] and leaves the rest zero, so two
+ * addresses compare equal with memcmp() over the whole struct.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADDR_FAMILY_NONE 0
+#define ADDR_FAMILY_IPV4 4
+#define ADDR_FAMILY_IPV6 6
+
+/* Longest text form: a full IPv6 address with an IPv4 tail, plus "/128". */
+#define ADDR_TEXT_MAX 52
+
+struct addr {
+    uint8_t family; /* ADDR_FAMILY_* */
+    uint8_t bytes[16];
+};
+
+struct prefix {
+    struct addr addr; /* host bits beyond len are zero */
+    uint8_t len;      /* prefix length in bits */
+};
+
+static inline unsigned addr_bits(uint8_t family)
+{
+    return family == ADDR_FAMILY_IPV4 ? 32 : 128;
+}
+
+/* Zero the bits of @p a beyond the first @p len bits. */
+void addr_mask(struct addr *a, unsigned len);
+
+/* Return true when @p a lies inside @p p (same family, same first len bits). */
+bool prefix_contains(const struct prefix *p, const struct addr *a);
+
+/* Parse "192.0.2.1" or "2001:db8::1". Returns 0 or DF_EPARSE. */
+int addr_parse(const char *text, struct addr *out);
+
+/*
+ * Parse "192.0.2.0/24", "2001:db8::/32" or a bare address (a host prefix).
+ * Host bits beyond the length must be zero. Returns 0 or DF_EPARSE.
+ */
+int prefix_parse(const char *text, struct prefix *out);
+
+/* Write the address in its standard text form. Returns the length written. */
+size_t addr_format(const struct addr *a, char *buf, size_t size);
+
+/* Write "address/len". Returns the length written. */
+size_t prefix_format(const struct prefix *p, char *buf, size_t size);

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Run every integration test and print PASS, FAIL or SKIP for each, then the
+# totals. Exits 1 when any test failed.
+# Environment: DNSFIRST (binary under test), DNSFIRST_CORPUS; see lib.sh.
+set -u
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode)
+
+passed=0
+failed=0
+skipped=0
+summary=()
+for t in "${TESTS[@]}"; do
+    echo "=== $t"
+    start=$SECONDS
+    rc=0
+    bash "$DIR/$t.sh" || rc=$?
+    took=$((SECONDS - start))
+    case "$rc" in
+        0) passed=$((passed + 1)); summary+=("PASS $t (${took}s)") ;;
+        77) skipped=$((skipped + 1)); summary+=("SKIP $t") ;;
+        *) failed=$((failed + 1)); summary+=("FAIL $t (exit $rc, ${took}s)") ;;
+    esac
+    echo "${summary[-1]}"
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

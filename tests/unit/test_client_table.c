@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the in-memory client table: lookups, growth, removal, the cap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "detect/client_table.h"
+
+static struct prefix v4_key(uint32_t n)
+{
+    struct prefix p;
+    memset(&p, 0, sizeof(p));
+    p.addr.family = ADDR_FAMILY_IPV4;
+    p.addr.bytes[0] = (uint8_t)(n >> 24);
+    p.addr.bytes[1] = (uint8_t)(n >> 16);
+    p.addr.bytes[2] = (uint8_t)(n >> 8);
+    p.addr.bytes[3] = (uint8_t)n;
+    p.len = 32;
+    return p;
+}
+
+static void test_table_insert_find_grow(void **state)
+{
+    (void)state;
+    struct client_table t;
+    assert_int_equal(client_table_init(&t, 0, 1000000), 0);
+    for (uint32_t i = 0; i < 100000; i++) {
+        struct prefix k = v4_key(i * 7919u);
+        struct client_entry *e = client_table_insert(&t, 1 + i % 3, &k);
+        assert_non_null(e);
+        e->last_seen = i;
+    }
+    assert_int_equal(t.count, 100000);
+    for (uint32_t i = 0; i < 100000; i++) {
+        struct prefix k = v4_key(i * 7919u);
+        struct client_entry *e = client_table_find(&t, 1 + i % 3, &k);
+        assert_non_null(e);
+        assert_int_equal(e->last_seen, i);
+        /* Same address under another scope is another client. */
+        assert_null(client_table_find(&t, 4, &k));
+    }
+    client_table_free(&t);
+}
+
+static void test_table_same_bits_other_family(void **state)
+{
+    (void)state;
+    struct client_table t;
+    assert_int_equal(client_table_init(&t, 0, 10), 0);
+    struct prefix v4 = v4_key(0x0a000001);
+    struct prefix v6 = v4;
+    v6.addr.family = ADDR_FAMILY_IPV6;
+    v6.len = 64;
+    assert_non_null(client_table_insert(&t, 1, &v4));
+    assert_null(client_table_find(&t, 1, &v6));
+    client_table_free(&t);
+}
+
+static void test_table_remove_keeps_others_reachable(void **state)
+{
+    (void)state;
+    struct client_table t;
+    enum { N = 20000 };
+    assert_int_equal(client_table_init(&t, 0, N), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        struct prefix k = v4_key(i);
+        assert_non_null(client_table_insert(&t, 1, &k));
+    }
+
+    /* Remove every third key: backward shifts must not strand the others. */
+    for (uint32_t i = 0; i < N; i += 3) {
+        struct prefix k = v4_key(i);
+        struct client_entry *e = client_table_find(&t, 1, &k);
+        assert_non_null(e);
+        client_table_remove(&t, e);
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        struct prefix k = v4_key(i);
+        struct client_entry *e = client_table_find(&t, 1, &k);
+        if ((i % 3 == 0) != (e == NULL)) {
+            fail_msg("key %u: expected %s", i, i % 3 == 0 ? "removed" : "present");
+        }
+    }
+    assert_int_equal(t.count, N - (N + 2) / 3);
+    client_table_free(&t);
+}
+
+static void test_table_rejects_past_max_count(void **state)
+{
+    (void)state;
+    struct client_table t;
+    assert_int_equal(client_table_init(&t, 0, 5), 0);
+    for (uint32_t i = 0; i < 5; i++) {
+        struct prefix k = v4_key(i);
+        assert_non_null(client_table_insert(&t, 1, &k));
+    }
+    struct prefix extra = v4_key(99);
+    assert_null(client_table_insert(&t, 1, &extra));
+    assert_int_equal(t.count, 5);
+    client_table_free(&t);
+}
+
+static void test_table_entry_is_32_bytes(void **state)
+{
+    (void)state;
+    /* The per-client memory budget depends on this size. */
+    assert_int_equal(sizeof(struct client_entry), 32);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_insert_find_grow),
+        cmocka_unit_test(test_table_same_bits_other_family),
+        cmocka_unit_test(test_table_remove_keeps_others_reachable),
+        cmocka_unit_test(test_table_rejects_past_max_count),
+        cmocka_unit_test(test_table_entry_is_32_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
