@@ -27,7 +27,7 @@ static const struct command_options run_options = {
     .summary = "Read captures in time order, detect external clients that query a DNS "
                "server for the first time, and write one JSON alert per line (standard "
                "output unless -o is given). Logs and the summary go to standard error.",
-    .flags = OPT_READ | OPT_CONFIG | OPT_LEARN | OPT_ALL_SETTINGS,
+    .flags = OPT_READ | OPT_CONFIG | OPT_ALL_SETTINGS,
 };
 
 /* The store calls this on its writer thread, after the alert's row committed. */

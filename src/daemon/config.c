@@ -18,8 +18,11 @@
 /* Reason text of one setter, before the key and line are put in front. */
 #define CONFIG_REASON_MAX 512
 
-/* Longest effective value that config_print() writes: every internal network. */
+/* Maximum length of a value that config_print() writes: every internal network. */
 #define CONFIG_VALUE_TEXT_MAX (CONFIG_INTERNAL_MAX * (ADDR_TEXT_MAX + 2))
+
+/* Line width that config_print() wraps list values at. */
+#define CONFIG_PRINT_WIDTH 100
 
 /* Section that may hold the keys, besides the top of the file. */
 #define CONFIG_SECTION "dnsfirst"
@@ -53,7 +56,7 @@ void config_init(struct config *cfg)
         }
         char err[CONFIG_REASON_MAX];
         int ret = s->set(cfg, s, s->default_text, err, sizeof(err));
-        assert(ret == 0 && "every default in the table parses");
+        assert(ret == 0); /* every default in the table parses, as test_config checks */
         (void)ret;
     }
     config_source_begin(cfg);
@@ -88,7 +91,7 @@ struct file_parse {
     struct config *cfg;
     unsigned line;          /* physical line the reader returned last */
     unsigned long_line;     /* first line too long for inih, 0 if none */
-    size_t line_max;        /* longest line inih accepts, in bytes */
+    size_t line_max;        /* maximum line length that inih accepts, in bytes */
     unsigned error_line;    /* line of the first error from the handler */
     char error[CONFIG_REASON_MAX + 64];
     char *buf;              /* getline() buffer */
@@ -96,8 +99,8 @@ struct file_parse {
 };
 
 /*
- * Hand inih one line at a time, counting lines so the handler knows where
- * it is. Leading blanks are removed, so an indented line is a setting of
+ * Hand inih one line at a time, counting lines so that the handler can
+ * report the line number. Leading blanks are removed, so an indented line is a setting of
  * its own and never an inih continuation line. A line longer than inih's
  * buffer becomes "!", which inih reports as a syntax error on that line.
  */
@@ -238,13 +241,44 @@ int config_validate(const struct config *cfg, char *err, size_t err_size)
         return DF_ECONFIG;
     }
     if (cfg->log_level < 3 || cfg->log_level > 7) {
-        snprintf(err, err_size, "key 'log-level': invalid value %d", cfg->log_level);
+        snprintf(err, err_size, "key 'log-level': invalid value %d (expected 3 to 7)",
+                 cfg->log_level);
         return DF_ECONFIG;
     }
     return 0;
 }
 
 /* Printed forms. */
+
+/*
+ * Write a list value as "key = a, b, ..." lines of about @p width bytes,
+ * repeating the key. Read back as a config file, the first line replaces
+ * the list and the others add to it, and no line outgrows inih's buffer.
+ */
+static void print_list_lines(FILE *out, const char *key, const char *value, size_t width)
+{
+    const char *p = value;
+    while (*p != '\0') {
+        size_t line_len = strlen(key) + 3;
+        fprintf(out, "%s = ", key);
+        bool first = true;
+        while (*p != '\0') {
+            const char *sep = strstr(p, ", ");
+            size_t item_len = sep != NULL ? (size_t)(sep - p) : strlen(p);
+            if (!first && line_len + 2 + item_len > width) {
+                break;
+            }
+            fprintf(out, "%s%.*s", first ? "" : ", ", (int)item_len, p);
+            line_len += (first ? 0 : 2) + item_len;
+            first = false;
+            p += item_len;
+            if (sep != NULL) {
+                p += 2;
+            }
+        }
+        fputc('\n', out);
+    }
+}
 
 void config_print(const struct config *cfg, FILE *out)
 {
@@ -258,7 +292,11 @@ void config_print(const struct config *cfg, FILE *out)
             continue;
         }
         s->format(cfg, s, value, CONFIG_VALUE_TEXT_MAX);
-        fprintf(out, "%s = %s\n", s->name, value);
+        if (s->repeatable && value[0] != '\0') {
+            print_list_lines(out, s->name, value, CONFIG_PRINT_WIDTH);
+        } else {
+            fprintf(out, "%s = %s\n", s->name, value);
+        }
     }
     free(value);
 }

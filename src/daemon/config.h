@@ -119,7 +119,7 @@ struct config_setting {
     void (*format)(const struct config *cfg, const struct config_setting *s, char *buf,
                    size_t size);
 
-    /* Where and within which bounds the generic setters store the value. */
+    /* Storage location and bounds, used by the generic setters. */
     size_t offset;                      /* field in struct config */
     size_t field_size;                  /* bytes of that field */
     uint64_t min;                       /* bounds of CONFIG_TYPE_UINT */
@@ -174,7 +174,10 @@ int config_parse_duration(const char *text, int64_t *seconds);
 /* Parse "500ms", "2s", "1m" (a bare number is milliseconds) into milliseconds. */
 int config_parse_duration_ms(const char *text, int64_t *ms);
 
-/* Write the effective settings as "key = value" lines, one per setting. */
+/*
+ * Write the effective settings as "key = value" lines that load back as a
+ * config file. A long list value is split over several lines of its key.
+ */
 void config_print(const struct config *cfg, FILE *out);
 
 /* Write a Markdown table of every setting: key, flag, default, meaning. */

@@ -20,7 +20,7 @@
 
 #define FIELD(name) offsetof(struct config, name), sizeof(((struct config *)0)->name)
 
-/* Longest item of a list value: an IPv6 prefix in text form. */
+/* Maximum length of one list item: an IPv6 prefix in text form. */
 #define LIST_ITEM_MAX ADDR_TEXT_MAX
 
 _Static_assert(sizeof(enum scope_mode) == sizeof(int), "enum settings are stored as int");

@@ -11,8 +11,6 @@
 
 /* getopt_long values of the command-specific flags, above any character. */
 enum {
-    FLAG_LEARN = 1000,
-    FLAG_HELP,
     FLAG_SETTING_BASE = 2000, /* FLAG_SETTING_BASE + index into the settings table */
 };
 
@@ -36,11 +34,9 @@ static size_t build_long_options(const struct command_options *cmd, struct optio
         if (!setting_allowed(cmd, s->name)) {
             continue;
         }
-        opts[n++] = (struct option){ s->name, required_argument, NULL,
-                                     FLAG_SETTING_BASE + (int)i };
-    }
-    if (cmd->flags & OPT_LEARN) {
-        opts[n++] = (struct option){ "learn", no_argument, NULL, FLAG_LEARN };
+        /* A bool flag alone means true: "--learn" is "--learn=true". */
+        int has_arg = s->type == CONFIG_TYPE_BOOL ? optional_argument : required_argument;
+        opts[n++] = (struct option){ s->name, has_arg, NULL, FLAG_SETTING_BASE + (int)i };
     }
     if (cmd->flags & OPT_CONFIG) {
         opts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
@@ -53,28 +49,67 @@ static size_t build_long_options(const struct command_options *cmd, struct optio
     return n;
 }
 
+/* Print @p text wrapped at 78 columns, each line indented by @p indent spaces. */
+static void print_wrapped(const char *text, int indent)
+{
+    int col = 0;
+    while (*text != '\0') {
+        size_t word = strcspn(text, " ");
+        if (col > 0 && col + 1 + (int)word > 78) {
+            putchar('\n');
+            col = 0;
+        }
+        if (col == 0) {
+            col = printf("%*s", indent, "");
+        } else {
+            col += printf(" ");
+        }
+        col += printf("%.*s", (int)word, text);
+        text += word;
+        text += strspn(text, " ");
+    }
+    putchar('\n');
+}
+
+static void print_setting_help(const struct config_setting *s)
+{
+    char flag[96];
+    const char *short_flag = strcmp(s->name, "output") == 0 ? "-o, " : "    ";
+    if (s->type == CONFIG_TYPE_BOOL) {
+        snprintf(flag, sizeof(flag), "  %s--%s", short_flag, s->name);
+    } else {
+        snprintf(flag, sizeof(flag), "  %s--%s %s", short_flag, s->name, s->value_name);
+    }
+    puts(flag);
+
+    char help[1024];
+    snprintf(help, sizeof(help), "%s%s Default: %s.", s->help,
+             s->repeatable ? " Repeatable." : "",
+             s->default_text[0] != '\0' ? s->default_text : "none");
+    print_wrapped(help, 10);
+}
+
 static void print_help(const struct command_options *cmd)
 {
-    printf("usage: %s\n\n%s\n\noptions:\n", cmd->usage, cmd->summary);
+    printf("usage: %s\n\n", cmd->usage);
+    print_wrapped(cmd->summary, 0);
+    printf("\noptions:\n");
     if (cmd->flags & OPT_READ) {
-        printf("  -r, --read FILE           read a pcap or pcapng capture (repeatable; merged by time)\n");
+        printf("  -r, --read FILE\n");
+        print_wrapped("Read a pcap or pcapng capture. Repeatable; files are merged by "
+                      "capture time.", 10);
     }
     if (cmd->flags & OPT_CONFIG) {
-        printf("  -c, --config FILE         read settings from FILE first; flags override it\n");
+        printf("  -c, --config FILE\n");
+        print_wrapped("Read settings from FILE first; flags override it.", 10);
     }
-    if (cmd->flags & OPT_LEARN) {
-        printf("      --learn               record new clients without alerting\n");
-    }
-    printf("  -h, --help                print this help and exit\n");
+    printf("  -h, --help\n");
+    print_wrapped("Print this help and exit.", 10);
     for (size_t i = 0; i < config_setting_count(); i++) {
         const struct config_setting *s = config_setting_at(i);
-        if (!setting_allowed(cmd, s->name)) {
-            continue;
+        if (setting_allowed(cmd, s->name)) {
+            print_setting_help(s);
         }
-        char flag[64];
-        snprintf(flag, sizeof(flag), "--%s %s", s->name, s->value_name);
-        printf("  %s%-26s %s (default: %s)%s\n", strcmp(s->name, "output") == 0 ? "-o, " : "    ",
-               flag, s->help, s->default_text, s->repeatable ? ", repeatable" : "");
     }
     printf("\nexit codes: 0 success, 1 runtime error, 2 usage or configuration error\n");
 }
@@ -110,6 +145,9 @@ static int apply_flag(const struct command_options *cmd, struct config *cfg, int
     }
 
     if (name != NULL) {
+        if (arg == NULL) {
+            arg = "true";
+        }
         if (config_set(cfg, name, arg, err, sizeof(err)) != 0) {
             fprintf(stderr, "dnsfirst %s: --%s: %s\n", cmd->command, name, err);
             return EXIT_USAGE;
@@ -123,10 +161,6 @@ static int apply_flag(const struct command_options *cmd, struct config *cfg, int
             return EXIT_USAGE;
         }
         cfg->inputs[cfg->input_count++] = arg;
-        return EXIT_OK;
-    }
-    if (c == FLAG_LEARN) {
-        cfg->learn_only = true;
         return EXIT_OK;
     }
     if (c == 'c') {

@@ -20,7 +20,6 @@
 /* Command-specific flags a command accepts besides the settings. */
 #define OPT_READ 0x01   /* -r FILE, repeatable */
 #define OPT_CONFIG 0x02 /* -c FILE */
-#define OPT_LEARN 0x04  /* --learn */
 #define OPT_ALL_SETTINGS 0x08 /* every setting of the table as a flag */
 
 struct command_options {

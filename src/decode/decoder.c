@@ -51,11 +51,11 @@ void decoder_destroy(struct decoder *dec)
 }
 
 /*
- * Policy for messages that parse only in part: when the header and the
- * first question were read, the message is emitted even if a later part
- * (another question, a resource record, the OPT record) is broken or cut
- * off, because the question is what detection needs. The EDNS fields then
- * hold whatever was read before the error. A message that fails before its
+ * Policy for messages that parse only in part: once the header and the
+ * first question are read, the message is emitted even if a later part is
+ * broken or cut off, because the question is what detection needs. That
+ * later part may be another question, a resource record or the OPT record.
+ * The EDNS fields then contain whatever was read before the error. A message that fails before its
  * first question is complete is skipped: as truncated when the DNS parser ran
  * out of bytes in a frame cut by the snaplen, otherwise as malformed. A
  * message with QDCOUNT 0 is emitted only when it parses completely.

@@ -17,7 +17,7 @@
 /* Why a frame produced no DNS message. */
 enum decode_skip {
     DECODE_OK = 0,           /* at least one message was emitted */
-    DECODE_SKIP_NOT_DNS,     /* not IP, not UDP, or no DNS port */
+    DECODE_SKIP_NOT_DNS,     /* not IP, not UDP or TCP, no DNS port, or empty TCP segment */
     DECODE_SKIP_MALFORMED,   /* headers or DNS message violate the format */
     DECODE_SKIP_TRUNCATED,   /* the capture stops before the data ends */
     DECODE_SKIP_LINK_TYPE,   /* link type this decoder does not read */

@@ -205,7 +205,7 @@ static enum dns_wire_error rr_read(struct cursor *c, struct rr_header *rr, struc
  * Client Subnet option (RFC 7871): family, source and scope prefix lengths,
  * then the address cut to the source prefix. An option with an unknown
  * family or impossible lengths is ignored rather than failing the message,
- * because it says nothing about the rest of the message.
+ * because a broken option does not make the rest of the message wrong.
  */
 static void client_subnet_read(const uint8_t *data, size_t len, struct dns_edns *edns)
 {
@@ -227,8 +227,8 @@ static void client_subnet_read(const uint8_t *data, size_t len, struct dns_edns 
         return;
     }
 
-    /* Senders should send exactly the bytes the prefix covers; fewer are
-     * padded with zeros, more than the address holds are invalid. */
+    /* Senders should send exactly the bytes the prefix covers. Fewer are
+     * padded with zeros, and more than the address length are invalid. */
     unsigned bits = addr_bits(subnet->addr.family);
     size_t addr_len = cursor_left(&c);
     if (source_len > bits || addr_len > bits / 8) {

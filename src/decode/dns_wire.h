@@ -5,8 +5,9 @@
  * The parser reads the header, every question (keeping the first), and walks
  * the answer, authority and additional sections far enough to find the EDNS
  * OPT record (RFC 6891) and its Client Subnet option (RFC 7871). Names are
- * decompressed with loop protection: a compression pointer must point before
- * the label that holds it, and the number of jumps is bounded.
+ * decompressed with loop protection: a compression pointer must point
+ * strictly before the start of the label sequence that contains it, and the
+ * number of jumps is bounded.
  */
 #pragma once
 

@@ -4,10 +4,11 @@
  *
  * Length fields trim what follows them, which drops Ethernet padding. When
  * a length field claims more bytes than were captured, a frame cut by the
- * snaplen keeps going with the bytes it has (the DNS question usually fits
- * in a short snaplen, and the DNS parser reports whether it did); a frame
- * captured whole is malformed. Checksums are not verified: capture on the
- * sending host sees them before the NIC fills them in.
+ * snaplen goes on with the bytes it has, because the DNS question usually
+ * fits in a short snaplen and the DNS parser reports whether it did. A frame
+ * captured whole with such a length field is malformed. Checksums are not
+ * verified: a capture on the sending host sees them before the NIC fills
+ * them in.
  */
 #include <string.h>
 
@@ -18,20 +19,19 @@
 #define IPV4_FLAG_MF 0x2000
 #define IPV4_OFFSET_MASK 0x1fff
 
-#define IPV6_HEADER_LEN 40
 #define IPV6_NEXT_HOP_BY_HOP 0
 #define IPV6_NEXT_ROUTING 43
 #define IPV6_NEXT_FRAGMENT 44
 #define IPV6_NEXT_AUTH 51
 #define IPV6_NEXT_DEST_OPTS 60
 
-/* Extension headers walked before giving up; real packets carry few. */
+/* Extension headers walked before giving up. Real packets carry few. */
 #define IPV6_EXTENSIONS_MAX 8
 
 #define UDP_HEADER_LEN 8
 
 /*
- * Limit @p c to @p len bytes from its position, as a length field asks.
+ * Limit @p c to the @p len bytes a length field declares.
  * Returns DECODE_OK, or the reason when fewer bytes were captured and the
  * snaplen does not explain it.
  */
@@ -111,7 +111,7 @@ static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
         return decode_short(ctx);
     }
 
-    /* The header length counts 32-bit words; options follow the fixed part. */
+    /* The header length counts 32-bit words, options included. */
     size_t header_len = (size_t)(version_ihl & 0x0f) * 4;
     if (version_ihl >> 4 != 4 || header_len < IPV4_HEADER_MIN || total_len < header_len) {
         return DECODE_SKIP_MALFORMED;
@@ -125,7 +125,7 @@ static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
         return ret;
     }
 
-    /* TODO: reassemble fragments; until then a fragmented datagram is lost. */
+    /* TODO: reassemble fragments. Until then a fragmented datagram is lost. */
     if ((frag & (IPV4_FLAG_MF | IPV4_OFFSET_MASK)) != 0) {
         return DECODE_SKIP_FRAGMENT;
     }

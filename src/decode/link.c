@@ -11,7 +11,8 @@
 #include "decode/decode_internal.h"
 #include "util/cursor.h"
 
-/* LINKTYPE_RAW as stored in capture files; libpcap maps it to DLT_RAW. */
+/* LINKTYPE_RAW as stored in capture files. libpcap maps it to DLT_RAW, other
+ * readers may pass it through. */
 #define LINKTYPE_RAW 101
 
 #define ETHERTYPE_VLAN 0x8100 /* IEEE 802.1Q customer tag */
@@ -22,7 +23,7 @@
 #define PPP_PROTO_IPV4 0x0021
 #define PPP_PROTO_IPV6 0x0057
 
-/* Stacked VLAN tags read before giving up; real networks use one or two. */
+/* Stacked VLAN tags read before giving up. Real networks use one or two. */
 #define VLAN_TAGS_MAX 8
 
 /* Address families of the BSD loopback header: AF_INET is 2 everywhere,
@@ -154,7 +155,7 @@ static enum decode_skip null_decode(const struct packet *pkt, struct link_payloa
     return finish(&c, ethertype, out);
 }
 
-/* Raw IP: no link header, the version nibble tells IPv4 from IPv6. */
+/* Raw IP: no link header, so the version nibble selects IPv4 or IPv6. */
 static enum decode_skip raw_decode(const struct packet *pkt, struct link_payload *out)
 {
     struct cursor c = cursor_init(pkt->data, pkt->caplen);

@@ -361,16 +361,15 @@ static void flush_seen(struct detector *det, int64_t now)
     }
 }
 
-static void advance_clock(struct detector *det, const struct dns_message *m)
+void detector_advance(struct detector *det, int64_t now_ns)
 {
-    int64_t t = message_time_ns(m);
-    if (t <= det->now_ns) {
+    if (now_ns <= det->now_ns) {
         return;
     }
-    det->now_ns = t;
-    pending_expire(&det->pending, t);
+    det->now_ns = now_ns;
+    pending_expire(&det->pending, now_ns);
 
-    int64_t now = m->ts_sec;
+    int64_t now = now_ns / NS_PER_SEC;
     if (det->next_flush_sec == INT64_MIN) {
         det->next_flush_sec = now + det->cfg->flush_interval_s;
     } else if (now >= det->next_flush_sec) {
@@ -381,7 +380,7 @@ static void advance_clock(struct detector *det, const struct dns_message *m)
 
 void detector_message(struct detector *det, const struct dns_message *msg)
 {
-    advance_clock(det, msg);
+    detector_advance(det, message_time_ns(msg));
     if (dns_message_is_response(msg)) {
         det->stats.responses++;
         if (pending_match_response(&det->pending, msg)) {

@@ -57,6 +57,14 @@ void detector_set_inputs(struct detector *det, const char *const *names, size_t 
 void detector_message(struct detector *det, const struct dns_message *msg);
 
 /*
+ * Move the detector's clock to @p now_ns (ns since the epoch) without a
+ * message: pending alerts whose wait ended leave, and last-seen updates are
+ * flushed when due. Live inputs call this when idle, from the wall clock;
+ * the clock never goes back.
+ */
+void detector_advance(struct detector *det, int64_t now_ns);
+
+/*
  * Release every pending alert, flush last-seen updates and prune expired
  * rows, as at the end of the input. Returns 0 or the store's first error.
  */

@@ -8,10 +8,10 @@
  * nothing, and json_writer_finish() returns 0, so a caller writes a whole
  * document and checks once at the end.
  *
- * Strings are escaped for JSON: '"' and '\' get a backslash, control
- * characters become \u00XX, and each byte that is not part of a valid UTF-8
- * sequence becomes \u00XX of its value (that is, it is read as Latin-1), so
- * the output is always valid UTF-8 whatever bytes go in.
+ * Strings are escaped for JSON: '"' and '\' get a backslash, and control
+ * characters become \u00XX. A byte that is not part of a valid UTF-8
+ * sequence becomes \u00XX of its value, as if it were Latin-1. The output is
+ * therefore valid UTF-8 whatever bytes go in.
  */
 #pragma once
 

@@ -3,7 +3,7 @@
  * sink.h - the alert sink: JSON lines appended to a file or standard output.
  *
  * Each line goes out with one fwrite() and a flush, so a reader tailing the
- * file sees whole lines. Only one thread writes alerts, so the sink has no
+ * file gets whole lines. Only one thread writes alerts, so the sink has no
  * lock. After a failed call errno still holds the reason for the caller's
  * log message.
  */
@@ -16,7 +16,7 @@ struct sink;
 /*
  * Open @p path for appending, creating it with mode 0644 less the umask;
  * "-" or "" is standard output. Returns 0 and the sink in *out, or
- * DF_EOUTPUT (errno says why) or -ENOMEM.
+ * DF_EOUTPUT (with errno set) or -ENOMEM.
  */
 int sink_open(const char *path, struct sink **out);
 

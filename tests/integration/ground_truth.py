@@ -130,10 +130,14 @@ def expected_alerts(truth, times, queries, scope, learning_us):
 
     expected = set()
     undecided = set()
+    decided = set()
     for p in pairs:
         key = (scope_of(p["server"]), host_key(p["client"]))
-        if key in expected or key in undecided:
+        # Under scope site only a client's first pair counts: later ones are
+        # the same client querying another server.
+        if key in decided:
             continue
+        decided.add(key)
         us = times[p["packet"] - 1]
         end_early = start_any[key[0]] + learning_us
         end_late = start_external.get(key[0], start_any[key[0]]) + learning_us

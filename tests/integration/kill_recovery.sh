@@ -19,8 +19,7 @@ STATE=$TMP/state/baseline.db
 FLAGS=(--learning-period 0 --internal 10.0.0.0/8 --internal 192.168.0.0/16 --internal fd00::/8
        --client-prefix-v4 32 --client-prefix-v6 128)
 
-# TODO: --tcp-share 0 until dnsfirst decodes DNS over TCP (see ground_truth.sh).
-gen_capture "$PCAP" --packets 120000 --clients 12000 --seed 7 --tcp-share 0
+gen_capture "$PCAP" --packets 300000 --clients 30000 --seed 7
 mkdir -p "$TMP/state" "$TMP/clean" "$TMP/check"
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -60,7 +59,8 @@ for i in $(seq 1 "$KILLS"); do
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     kill -KILL "$pid" 2>/dev/null
     rc=0
-    wait "$pid" || rc=$?
+    # The braces keep bash's "Killed" job notice out of the output.
+    { wait "$pid"; } 2>/dev/null || rc=$?
     case "$rc" in
         137) killed=$((killed + 1)) ;;
         0) completed=$((completed + 1)) ;;

@@ -114,7 +114,7 @@ static void assert_path_missing(json_object *root, const char *path)
     }
 }
 
-/* Check that the array at @p path holds exactly the strings in @p expected. */
+/* Check that the array at @p path contains exactly the strings in @p expected. */
 static void assert_path_strings(json_object *root, const char *path, const char *const *expected,
                                 size_t count)
 {

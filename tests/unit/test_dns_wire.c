@@ -227,9 +227,9 @@ static const uint8_t opt_ecs_v4[] = {
     0x00, 0x08, 0, 7, 0x00, 0x01, 24, 0, 192, 0, 2,
 };
 
-/* Response with answer and authority before the OPT record; ECS
- * 2001:db8:1234:5000::/52 sent with bits set beyond the prefix; extended
- * RCODE 1 (BADVERS with RCODE 0) and EDNS version 1. */
+/* Response with answer and authority records before the OPT record. The
+ * ECS option is 2001:db8:1234:5000::/52, sent with bits set beyond the
+ * prefix. Extended RCODE 1 with RCODE 0 is BADVERS, and EDNS version is 1. */
 static const uint8_t opt_ecs_v6[] = {
     0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 1, 0, 2,
     EXAMPLE_COM, QTYPE_A_IN,

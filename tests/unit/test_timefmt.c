@@ -45,7 +45,7 @@ static void test_timefmt_formats_leap_day_and_before_epoch(void **state)
     assert_int_equal(timefmt_rfc3339(-1, 500000000, buf, sizeof(buf)), 27);
     assert_string_equal(buf, "1969-12-31T23:59:59.500000Z");
 
-    /* Seconds past 2106 do not fit in 32 bits, as in pcapng files. */
+    /* pcapng timestamps can pass 2106, where seconds no longer fit in 32 bits. */
     assert_int_equal(timefmt_rfc3339(4294967296, 0, buf, sizeof(buf)), 27);
     assert_string_equal(buf, "2106-02-07T06:28:16.000000Z");
 }
