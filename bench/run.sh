@@ -188,8 +188,13 @@ measure() {
         log "$tool on $capture exited with status $status (see $err)"
     fi
     if [ "$capture" = mem1m ] && [ "$tool" = dnsfirst-run ]; then
-        du -k --apparent-size "$STATE" "$STATE-wal" 2>/dev/null |
-            awk '{ s += $1 } END { print s }' >"$WORK/logs/mem1m-state-kib"
+        local size=0 f
+        for f in "$STATE" "$STATE-wal"; do
+            if [ -f "$f" ]; then
+                size=$((size + $(stat -c %s "$f")))
+            fi
+        done
+        echo "$size" >"$WORK/logs/mem1m-state-bytes"
     fi
 }
 
@@ -289,7 +294,7 @@ extra_metrics() {
         echo "- Alert rate: TODO, dnsfirst printed no \"alerts\" count"
     fi
 
-    local rss_small rss_large pairs_small pairs_large state_kib
+    local rss_small rss_large pairs_small pairs_large state_bytes
     rss_small=$(median mem100k dnsfirst-run 5)
     rss_large=$(median mem1m dnsfirst-run 5)
     pairs_small=$(truth mem100k external_pairs)
@@ -297,10 +302,10 @@ extra_metrics() {
     awk -v a="$rss_small" -v b="$rss_large" -v pa="$pairs_small" -v pb="$pairs_large" 'BEGIN {
         printf "- Memory per known client: peak RSS %.1f MiB with %d known (server, client) pairs, %.1f MiB with %d: %.0f bytes per pair\n",
             a / 1024, pa, b / 1024, pb, (b - a) * 1024 / (pb - pa) }'
-    state_kib=$(cat "$WORK/logs/mem1m-state-kib" 2>/dev/null || echo "")
-    if [ -n "$state_kib" ]; then
-        awk -v s="$state_kib" -v p="$pairs_large" 'BEGIN {
-            printf "- State database after mem1m: %.1f MiB, %.0f bytes per pair\n", s / 1024, s * 1024 / p }'
+    state_bytes=$(cat "$WORK/logs/mem1m-state-bytes" 2>/dev/null || echo "")
+    if [ -n "$state_bytes" ]; then
+        awk -v s="$state_bytes" -v p="$pairs_large" 'BEGIN {
+            printf "- State database after mem1m (with its WAL): %.1f MiB, %.0f bytes per pair\n", s / 1048576, s / p }'
     fi
 }
 

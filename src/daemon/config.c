@@ -92,6 +92,7 @@ struct file_parse {
     unsigned line;          /* physical line the reader returned last */
     unsigned long_line;     /* first line too long for inih, 0 if none */
     size_t line_max;        /* maximum line length that inih accepts, in bytes */
+    int read_errno;         /* errno of a failed read, 0 at the end of the file */
     unsigned error_line;    /* line of the first error from the handler */
     char error[CONFIG_REASON_MAX + 64];
     char *buf;              /* getline() buffer */
@@ -101,14 +102,16 @@ struct file_parse {
 /*
  * Hand inih one line at a time, counting lines so that the handler can
  * report the line number. Leading blanks are removed, so an indented line is a setting of
- * its own and never an inih continuation line. A line longer than inih's
- * buffer becomes "!", which inih reports as a syntax error on that line.
+ * its own and never an inih continuation line. A setting longer than inih's
+ * buffer becomes "!", which inih reports as a syntax error on that line. A
+ * long comment is cut short instead.
  */
 static char *read_line(char *str, int num, void *stream)
 {
     struct file_parse *fp = stream;
     ssize_t n = getline(&fp->buf, &fp->buf_size, fp->fp);
     if (n < 0) {
+        fp->read_errno = ferror(fp->fp) ? errno : 0;
         return NULL;
     }
     fp->line++;
@@ -119,6 +122,10 @@ static char *read_line(char *str, int num, void *stream)
     }
     size_t len = strcspn(start, "\r\n");
     fp->line_max = (size_t)num - 1;
+    bool comment = start[0] == '#' || start[0] == ';';
+    if (len > fp->line_max && comment) {
+        len = fp->line_max; /* the rest of a comment does not matter */
+    }
     if (len > fp->line_max) {
         if (fp->long_line == 0) {
             fp->long_line = fp->line;
@@ -185,7 +192,6 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 
     struct file_parse fp = { .fp = file, .cfg = work };
     int line = ini_parse_stream(read_line, &fp, handle_pair, &fp);
-    bool read_failed = ferror(file) != 0;
     free(fp.buf);
     fclose(file);
 
@@ -193,8 +199,8 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
     if (line != 0) {
         describe_error(&fp, path, line, err, err_size);
         ret = DF_ECONFIG;
-    } else if (read_failed) {
-        snprintf(err, err_size, "%s: read failed", path);
+    } else if (fp.read_errno != 0) {
+        snprintf(err, err_size, "%s: read failed (%s)", path, strerror(fp.read_errno));
         ret = DF_ECONFIG;
     } else {
         *cfg = *work;

@@ -24,6 +24,11 @@
 #define CONFIG_INTERNAL_MAX 256
 #define CONFIG_PORTS_MAX 32
 #define CONFIG_INPUTS_MAX 64
+#define CONFIG_INTERFACES_MAX 16
+#define CONFIG_ENRICH_LISTS_MAX 32  /* intel-domains, intel-addresses, intel-severity */
+#define CONFIG_ENRICH_ITEM_MAX 512  /* one such item, or one allow rule, as text */
+#define CONFIG_HOLIDAYS_MAX 128
+#define CONFIG_ALLOW_MAX 128
 
 enum scope_mode {
     SCOPE_SERVER = 0, /* a client is new to one server address */
@@ -43,6 +48,26 @@ struct config {
     uint8_t client_prefix_v4;
     uint8_t client_prefix_v6;
     char site_name[64]; /* scope key under SCOPE_SITE */
+
+    /* Enrichment and suppression (src/enrich/); list items are kept as text. */
+    size_t intel_domains_count;
+    char intel_domains[CONFIG_ENRICH_LISTS_MAX][CONFIG_ENRICH_ITEM_MAX];   /* [NAME=]FILE */
+    size_t intel_addresses_count;
+    char intel_addresses[CONFIG_ENRICH_LISTS_MAX][CONFIG_ENRICH_ITEM_MAX]; /* [NAME=]FILE */
+    size_t intel_severity_count;
+    char intel_severity[CONFIG_ENRICH_LISTS_MAX][CONFIG_ENRICH_ITEM_MAX];  /* NAME=LEVEL */
+    bool intel_watch;            /* reload a list whose file mtime changed */
+    char geoip_city[4096];       /* "" = no city database */
+    char geoip_country[4096];
+    char geoip_asn[4096];
+    char ptr_resolver[64];       /* ADDRESS[:PORT]; "" = no reverse lookups */
+    int64_t ptr_timeout_ms;      /* wall time an alert waits for its PTR answer */
+    uint32_t ptr_rate;           /* PTR queries per second, at most */
+    char business_hours[128];    /* "TZ DAYS HH:MM-HH:MM"; "" = off */
+    size_t holiday_count;
+    char holidays[CONFIG_HOLIDAYS_MAX][16]; /* YYYY-MM-DD */
+    size_t allow_count;
+    char allow[CONFIG_ALLOW_MAX][CONFIG_ENRICH_ITEM_MAX]; /* [RULE:] MATCH [@SERVER] */
     bool learn_only;    /* run --learn: record without alerting */
 
     /* Baseline store. */
@@ -71,10 +96,27 @@ struct config {
      */
     uint8_t lists_replaced;    /* CONFIG_LIST_* bits */
     size_t internal_inherited; /* internal[] entries from earlier sources */
+
+    /* Live capture and sensor operation (run -i), see src/input/live_input.h. */
+    size_t interface_count;
+    char interfaces[CONFIG_INTERFACES_MAX][16]; /* IFNAMSIZ */
+    char bpf_filter[1024];       /* "" = built from dns-port, fragments included */
+    uint32_t snaplen;            /* bytes kept of each packet */
+    uint32_t buffer_size_mib;    /* kernel ring per capture thread, MiB */
+    bool promiscuous;
+    uint32_t workers;            /* capture threads per interface */
+    char user[64];               /* "" = keep the starting user */
+    bool allow_root;             /* decode packets as root on purpose */
+    uint32_t memory_limit_mib;   /* 0 = no limit; else table caps derive from it */
+    uint32_t storm_threshold;    /* new clients per minute per scope that start a storm */
+    int64_t storm_interval_s;    /* wall time between aggregated storm alerts */
+    char metrics_address[128];   /* "" = off; "PORT" or "ADDRESS:PORT" */
+    int64_t stats_interval_s;    /* wall time between stats lines; 0 = never */
 };
 
 #define CONFIG_LIST_INTERNAL 0x1
 #define CONFIG_LIST_DNS_PORT 0x2
+#define CONFIG_LIST_INTERFACE 0x4
 
 /* Durations are capped so that capture time plus a duration cannot overflow. */
 #define CONFIG_DURATION_MAX_S (36500 * INT64_C(86400)) /* 36500d, about 100 years */

@@ -415,6 +415,50 @@ static void format_ports(const struct config *cfg, const struct config_setting *
     }
 }
 
+/* Interface names for live capture. */
+
+static int add_interface(struct config *cfg, const char *item, char *err, size_t err_size)
+{
+    size_t len = strlen(item);
+    if (len >= sizeof(cfg->interfaces[0]) || strchr(item, '/') != NULL) {
+        return fail(err, err_size, "invalid interface name '%s' (at most %zu characters, "
+                    "no '/')", item, sizeof(cfg->interfaces[0]) - 1);
+    }
+    for (size_t i = 0; i < cfg->interface_count; i++) {
+        if (strcmp(cfg->interfaces[i], item) == 0) {
+            return 0;
+        }
+    }
+    if (cfg->interface_count >= CONFIG_INTERFACES_MAX) {
+        return fail(err, err_size, "more than %d interfaces", CONFIG_INTERFACES_MAX);
+    }
+    memcpy(cfg->interfaces[cfg->interface_count++], item, len + 1);
+    return 0;
+}
+
+static int set_interface(struct config *cfg, const struct config_setting *s, const char *value,
+                         char *err, size_t err_size)
+{
+    (void)s;
+    if ((cfg->lists_replaced & CONFIG_LIST_INTERFACE) == 0) {
+        cfg->interface_count = 0;
+        cfg->lists_replaced |= CONFIG_LIST_INTERFACE;
+    }
+    return for_each_item(cfg, value, add_interface, err, err_size);
+}
+
+static void format_interfaces(const struct config *cfg, const struct config_setting *s,
+                              char *buf, size_t size)
+{
+    (void)s;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < cfg->interface_count && len < size; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i > 0 ? ", " : "", cfg->interfaces[i]);
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
 /* The table. */
 
 static const struct config_choice scope_choices[] = {
@@ -535,6 +579,80 @@ static const struct config_setting settings[] = {
         "log-level", CONFIG_TYPE_ENUM, "err|warning|notice|info|debug", "notice",
         "Most verbose level of messages written to standard error.",
         false, ENUM_SETTING, FIELD(log_level), 0, 0, log_level_choices,
+    },
+    /* Live capture and sensor operation (run -i). */
+    {
+        "interface", CONFIG_TYPE_STRING, "IFACE", "",
+        "Network interface to capture from live instead of reading files (-i). The "
+        "first use in the config file or on the command line replaces the list.",
+        true, set_interface, format_interfaces, FIELD(interfaces), 0, 0, NULL,
+    },
+    {
+        "bpf-filter", CONFIG_TYPE_STRING, "EXPRESSION", "",
+        "pcap filter expression for live capture; empty builds one from dns-port that "
+        "also passes IP fragments and VLAN-tagged frames.",
+        false, TEXT_SETTING, FIELD(bpf_filter), 0, 0, NULL,
+    },
+    {
+        "snaplen", CONFIG_TYPE_UINT, "BYTES", "65535",
+        "Bytes kept of each live packet.",
+        false, UINT_SETTING, FIELD(snaplen), 256, 262144, NULL,
+    },
+    {
+        "buffer-size", CONFIG_TYPE_UINT, "MIB", "32",
+        "Kernel capture ring of each capture thread, in MiB.",
+        false, UINT_SETTING, FIELD(buffer_size_mib), 1, 4096, NULL,
+    },
+    {
+        "promiscuous", CONFIG_TYPE_BOOL, "BOOL", "false",
+        "Put the interfaces into promiscuous mode, for a mirror port or a tap.",
+        false, set_bool, format_bool, FIELD(promiscuous), 0, 0, NULL,
+    },
+    {
+        "workers", CONFIG_TYPE_UINT, "COUNT", "1",
+        "Capture threads per interface, spread with PACKET_FANOUT; each client key is "
+        "decided by one detector thread.",
+        false, UINT_SETTING, FIELD(workers), 1, 64, NULL,
+    },
+    {
+        "user", CONFIG_TYPE_STRING, "NAME", "",
+        "User to switch to after the interfaces and the baseline are open, keeping no "
+        "capabilities; empty keeps the starting user.",
+        false, TEXT_SETTING, FIELD(user), 0, 0, NULL,
+    },
+    {
+        "allow-root", CONFIG_TYPE_BOOL, "BOOL", "false",
+        "Allow decoding live packets as root; without it, live capture as root needs "
+        "the user setting.",
+        false, set_bool, format_bool, FIELD(allow_root), 0, 0, NULL,
+    },
+    {
+        "memory-limit", CONFIG_TYPE_UINT, "MIB", "0",
+        "Memory budget in MiB from which the client table and pending alert caps are "
+        "derived (logged at start); 0 uses max-clients as given.",
+        false, UINT_SETTING, FIELD(memory_limit_mib), 0, 1048576, NULL,
+    },
+    {
+        "storm-threshold", CONFIG_TYPE_UINT, "COUNT", "100",
+        "New clients per minute of one scope above which single alerts give way to "
+        "one aggregated alert per storm-interval; 0 disables storm control.",
+        false, UINT_SETTING, FIELD(storm_threshold), 0, UINT32_MAX, NULL,
+    },
+    {
+        "storm-interval", CONFIG_TYPE_DURATION, "DURATION", "60s",
+        "Time between aggregated alerts during a storm.",
+        false, DURATION_SETTING, FIELD(storm_interval_s), 0, 0, NULL,
+    },
+    {
+        "metrics-address", CONFIG_TYPE_STRING, "[ADDRESS:]PORT", "",
+        "Serve Prometheus metrics over HTTP at /metrics on this address; a bare port "
+        "listens on 127.0.0.1; empty is off.",
+        false, TEXT_SETTING, FIELD(metrics_address), 0, 0, NULL,
+    },
+    {
+        "stats-interval", CONFIG_TYPE_DURATION, "DURATION", "300s",
+        "Wall time between statistics lines in the log of a live run; 0 is never.",
+        false, DURATION_SETTING, FIELD(stats_interval_s), 0, 0, NULL,
     },
 };
 

@@ -75,6 +75,9 @@ static void print_setting_help(const struct config_setting *s)
 {
     char flag[96];
     const char *short_flag = strcmp(s->name, "output") == 0 ? "-o, " : "    ";
+    if (strcmp(s->name, "interface") == 0) {
+        short_flag = "-i, ";
+    }
     if (s->type == CONFIG_TYPE_BOOL) {
         snprintf(flag, sizeof(flag), "  %s--%s", short_flag, s->name);
     } else {
@@ -122,7 +125,7 @@ static int find_config_file(const struct command_options *cmd, int argc, char **
     opterr = 0;
     optind = 0; /* 0, not 1: makes glibc's getopt start over completely */
     int c;
-    while ((c = getopt_long(argc, argv, "r:c:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:c:o:h", opts, NULL)) != -1) {
         if (c == 'c') {
             *path = optarg;
         } else if (c == 'h') {
@@ -140,6 +143,8 @@ static int apply_flag(const struct command_options *cmd, struct config *cfg, int
     const char *name = NULL;
     if (c == 'o') {
         name = "output";
+    } else if (c == 'i') {
+        name = "interface";
     } else if (c >= FLAG_SETTING_BASE) {
         name = config_setting_at((size_t)(c - FLAG_SETTING_BASE))->name;
     }
@@ -193,7 +198,7 @@ int options_parse(const struct command_options *cmd, int argc, char **argv, stru
 
     /* Second pass: every flag, in order, over the file's values. */
     config_source_begin(cfg);
-    const char *short_opts = (cmd->flags & OPT_READ) ? "r:c:o:h" : "c:o:h";
+    const char *short_opts = (cmd->flags & OPT_READ) ? "r:i:c:o:h" : "c:o:h";
     opterr = 1;
     optind = 0;
     int c;

@@ -2,9 +2,11 @@
 /*
  * decode_internal.h - state shared by the layers of one decoder_packet() call.
  *
- * Each layer (link.c, ip.c, tcp.c) reads its header through a bounded
- * cursor, fills its part of the message under construction and hands the
- * rest of the frame to the next layer. Nothing here outlives one call.
+ * Each layer (link.c, ip.c, tunnel.c, tcp.c) reads its header through a
+ * bounded cursor, fills its part of the message under construction and
+ * hands the rest of the frame to the next layer. The decode context lives
+ * for one call. The fragment and TCP tables it points to live as long as
+ * the decoder.
  */
 #pragma once
 
@@ -18,16 +20,31 @@
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
 
+#define ETHERTYPE_TEB 0x6558 /* transparent Ethernet bridging (RFC 1701) */
+
+#define IP_PROTO_IPIP 4
 #define IP_PROTO_TCP 6
 #define IP_PROTO_UDP 17
+#define IP_PROTO_IPV6 41
+#define IP_PROTO_GRE 47
+
+/* Encapsulations removed from one frame before it counts as DECODE_SKIP_TUNNEL. */
+#define DECODE_TUNNEL_DEPTH_MAX 4
+
+struct frag_table;
+struct tcp_table;
 
 /* One call of decoder_packet(): the frame, the callback and the message. */
 struct decode_ctx {
     const struct decoder_config *cfg;
     const struct packet *pkt;
+    struct frag_table *frags;
+    struct tcp_table *tcp;
+    struct decoder_counters *counters;
     decoder_emit_fn emit;
     void *emit_arg;
     unsigned emitted;       /* messages passed to emit so far */
+    unsigned depth;         /* IP headers entered so far, tunnels and reassembly included */
     struct dns_message msg; /* addresses and ports filled layer by layer */
 };
 
@@ -56,11 +73,31 @@ static inline enum decode_skip decode_short(const struct decode_ctx *ctx)
 /* link.c: strip the link layer of @p pkt and find the IP header. */
 enum decode_skip link_decode(const struct packet *pkt, struct link_payload *out);
 
+/* link.c: strip an Ethernet header (with VLAN tags) found inside a tunnel. */
+enum decode_skip link_ethernet_decode(const struct decode_ctx *ctx, const uint8_t *data,
+                                      size_t len, struct link_payload *out);
+
 /* ip.c: read the IPv4 or IPv6 header and the UDP or TCP header after it. */
 enum decode_skip ip_decode(struct decode_ctx *ctx, const struct link_payload *net);
 
-/* tcp.c: read the TCP header at @p data and the DNS messages in its payload. */
-enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len);
+/*
+ * tunnel.c: decapsulate the payload of an IP protocol (GRE, IP in IP) or of
+ * a UDP port (VXLAN, GENEVE, GRE over UDP, Teredo) and decode what it
+ * carries. *handled is false, and nothing was read, when @p protocol or
+ * @p port is no tunnel.
+ */
+enum decode_skip tunnel_ip_decode(struct decode_ctx *ctx, uint8_t protocol, const uint8_t *data,
+                                  size_t len, bool *handled);
+enum decode_skip tunnel_udp_decode(struct decode_ctx *ctx, uint16_t port, const uint8_t *data,
+                                   size_t len, bool *handled);
+
+/*
+ * tcp.c: read the TCP header at @p data and the DNS messages in its payload.
+ * @p declared_len is the segment length the IP header gives, which exceeds
+ * @p len when the snaplen cut the frame.
+ */
+enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len,
+                            size_t declared_len);
 
 /*
  * decoder.c: parse one DNS message of @p len bytes and emit it. Returns

@@ -40,6 +40,28 @@ enum dns_transport {
     DNS_TRANSPORT_DOH, /* DNS over HTTPS, seen only as a TCP handshake */
 };
 
+enum dns_tunnel {
+    DNS_TUNNEL_NONE = 0,
+    DNS_TUNNEL_IPIP,    /* IPv4 or IPv6 in IPv4 or IPv6 (IP protocols 4 and 41, 6in4) */
+    DNS_TUNNEL_GRE,     /* GRE (RFC 2784, RFC 2890), also over UDP port 4754 (RFC 8086) */
+    DNS_TUNNEL_ERSPAN,  /* ERSPAN type I, II or III inside GRE */
+    DNS_TUNNEL_VXLAN,   /* VXLAN, UDP port 4789 (RFC 7348) */
+    DNS_TUNNEL_GENEVE,  /* GENEVE, UDP port 6081 (RFC 8926) */
+    DNS_TUNNEL_TEREDO,  /* Teredo, UDP port 3544 (RFC 4380) */
+};
+
+/*
+ * The outermost encapsulation of a tunnelled message: its type and the
+ * addresses of the IP header that carried it. The message's own src and dst
+ * are those of the innermost IP header.
+ */
+struct dns_tunnel_info {
+    uint8_t type;  /* enum dns_tunnel, DNS_TUNNEL_NONE when not tunnelled */
+    uint8_t depth; /* encapsulations removed, 0 when not tunnelled */
+    struct addr outer_src;
+    struct addr outer_dst;
+};
+
 /* Where a message came from, for the alert's provenance fields. */
 struct dns_origin {
     uint32_t input_index;   /* index of the capture file or interface */
@@ -83,6 +105,7 @@ struct dns_message {
     uint16_t qclass;
 
     struct dns_edns edns;
+    struct dns_tunnel_info tunnel;
     struct dns_origin origin;
 };
 

@@ -18,7 +18,12 @@ struct capture_file {
     struct pcap_pkthdr *hdr; /* current record, owned by libpcap */
     const uint8_t *data;
     bool has_packet;         /* hdr and data hold a record not yet returned */
+    bool is_pcapng;
+    uint64_t offset;         /* classic pcap: byte offset of the next record */
 };
+
+#define PCAP_FILE_HEADER_LEN 24
+#define PCAP_RECORD_HEADER_LEN 16
 
 struct pcap_input {
     size_t count;
@@ -33,6 +38,23 @@ static void file_close(struct capture_file *f)
         f->pcap = NULL;
     }
     f->has_packet = false;
+}
+
+/* libpcap reads both formats behind one API; pcapng files start with a 0x0a0d0d0a block. */
+static bool is_pcapng_file(pcap_t *p)
+{
+    FILE *fp = pcap_file(p);
+    if (fp == NULL) {
+        return false;
+    }
+    long pos = ftell(fp);
+    uint8_t magic[4];
+    bool pcapng = pos >= 0 && fseek(fp, 0, SEEK_SET) == 0 && fread(magic, 1, 4, fp) == 4 &&
+                  magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a;
+    if (pos >= 0) {
+        fseek(fp, pos, SEEK_SET);
+    }
+    return pcapng;
 }
 
 int pcap_input_open(const char *const *paths, size_t count, struct pcap_input **out,
@@ -58,6 +80,8 @@ int pcap_input_open(const char *const *paths, size_t count, struct pcap_input **
             return DF_EPCAP;
         }
         in->open_count++;
+        f->offset = PCAP_FILE_HEADER_LEN;
+        f->is_pcapng = is_pcapng_file(f->pcap);
     }
     *out = in;
     return 0;
@@ -81,20 +105,23 @@ static int file_fill(struct capture_file *f, char *err, size_t err_size)
         return f->has_packet ? 1 : 0;
     }
 
-    /* The offset is where the failing record starts, for the error message. */
-    FILE *fp = pcap_file(f->pcap);
-    long offset = fp != NULL ? ftell(fp) : -1;
-
     int ret = pcap_next_ex(f->pcap, &f->hdr, &f->data);
     if (ret == 1) {
         f->packets++;
         f->has_packet = true;
+        f->offset += PCAP_RECORD_HEADER_LEN + f->hdr->caplen;
         return 1;
     }
     if (ret == PCAP_ERROR_BREAK) {
         file_close(f);
         return 0;
     }
+
+    /* Classic pcap: records are counted from the file header, so the offset is
+     * where the damaged record starts. pcapng blocks vary in size: there the
+     * stream position after the failed read is the best there is. */
+    FILE *fp = pcap_file(f->pcap);
+    long offset = f->is_pcapng ? (fp != NULL ? ftell(fp) : -1) : (long)f->offset;
     snprintf(err, err_size, "%s: capture damaged after packet %llu, at byte offset %ld (%s)",
              f->path, (unsigned long long)f->packets, offset, pcap_geterr(f->pcap));
     file_close(f);

@@ -17,6 +17,8 @@
 
 /* A row's JSON: two keys and a first query, each escaped up to 6 bytes a byte. */
 #define ROW_TEXT_MAX 16384
+/* Longer lines cannot hold a valid row, so they are rejected before parsing. */
+#define LINE_MAX_BYTES 65536
 
 static int reason_set(char *reason, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,7 +53,7 @@ int baseline_io_row_format(const struct store_client *row, char *buf,
     json_object_object_add(obj, "first_query",
                            json_object_new_string(row->first_query));
 
-    /* Client keys contain '/', which json-c escapes unless told not to. */
+    /* Client keys contain '/', which json-c escapes as "\/" by default. */
     size_t len = 0;
     const char *text = json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -174,6 +176,10 @@ static int row_from_object(json_object *obj, struct store_client *row,
 int baseline_io_row_parse(const char *line, size_t len, struct store_client *row,
                           char *reason, size_t reason_size)
 {
+    if (len > LINE_MAX_BYTES) {
+        return reason_set(reason, reason_size, "line is longer than %d bytes",
+                          LINE_MAX_BYTES);
+    }
     json_tokener *tok = json_tokener_new();
     if (tok == NULL) {
         return -ENOMEM;

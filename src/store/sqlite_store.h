@@ -5,7 +5,7 @@
  * A baseline file is an SQLite database in WAL mode whose header carries
  * application_id SQLITE_STORE_APPLICATION_ID and user_version
  * SQLITE_STORE_SCHEMA_VERSION. Opening never creates tables in, rewrites or
- * repairs a file that already holds data of another kind or version.
+ * repairs a file that already contains data of another kind or version.
  *
  * One process at a time may open a file READ_WRITE: it holds an exclusive
  * flock() on the database file until close. READ_ONLY opens take no such
@@ -68,7 +68,7 @@ int sqlite_store_open_with(const char *path, enum sqlite_store_mode mode,
 
 /*
  * Return the reason for the last failure of @p st, such as SQLite's message
- * for a failed commit, or "" when there was none. The text stays valid until
- * the next call on @p st.
+ * for a failed commit, or "" when there was none. Call it after an operation
+ * or sync() returned an error: the writer thread may overwrite the text.
  */
 const char *sqlite_store_last_error(struct store *st);

@@ -66,9 +66,11 @@ struct store;
 struct store_ops {
     const char *name;
     /*
-     * Call @p fn for every client, for loading the detector's table. The
-     * row's first_query is left empty: detection does not need it, and
-     * skipping it keeps a load of millions of rows fast.
+     * Call @p fn for every client, for loading the detector's table. Only
+     * scope, client, last_seen and flags are filled. first_seen and
+     * query_count are 0 and first_query is empty, because detection does not
+     * need them and reading fewer columns keeps a load of millions of rows
+     * fast. Use list for whole rows.
      */
     int (*load)(struct store *st, store_client_fn fn, void *ctx);
     /* Read and write the start of each scope's traffic (learning period). */
@@ -111,7 +113,7 @@ struct store_ops {
 
 /*
  * Counters of the store's writer, read by the summary. The writer thread
- * updates them with relaxed atomic adds, so a reader on another thread sees
+ * updates them with relaxed atomic adds, so a reader on another thread gets
  * each value whole but not a consistent set.
  */
 struct store_counters {

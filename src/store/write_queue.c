@@ -141,7 +141,7 @@ int write_queue_destroy(struct write_queue *q)
         return 0;
     }
 
-    /* The writer drains what is queued before it sees stopping. */
+    /* The writer exits only once the ring is empty, so queued items commit. */
     pthread_mutex_lock(&q->lock);
     q->stopping = true;
     pthread_cond_signal(&q->has_work);

@@ -4,8 +4,8 @@
  * commits them.
  *
  * The packet path pushes items into a ring of fixed-size slots and returns
- * at once; only an alert's JSON text is copied to the heap, since alerts are
- * rare. When the ring is full a push blocks until the writer frees slots,
+ * at once. Only an alert's JSON text is copied to the heap, because alerts
+ * are rare. When the ring is full a push blocks until the writer frees slots,
  * and the wait is counted. The writer thread hands the batch function up to
  * batch_max consecutive items, which stay in their slots until the function
  * returns, so nothing is copied a second time.

@@ -7,9 +7,11 @@ appearance, with the 1-based packet number of its first query. From it and
 the packet timestamps this script derives the alerts `dnsfirst run` must give:
 
   scope server: one alert per pair whose first query comes at or after the
-                server's learning end (first query to that server + period);
+                server's learning end. That end is the first query to that
+                server plus the learning period.
   scope site:   one alert per client whose first query to any server comes at
-                or after the site's learning end (first query of all + period).
+                or after the site's learning end. That end is the first query
+                of the capture plus the learning period.
 
 A scope's learning period starts at its first query. Whether that is the
 first query of any client or of an external client is not fixed here, so a

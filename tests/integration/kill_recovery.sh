@@ -74,6 +74,7 @@ done
     2>"$TMP/log.final" || { tail -n 20 "$TMP/log.final" >&2; fail "final run failed"; }
 integrity_check "the final run"
 note "$killed runs killed, $completed finished before the kill"
+[ "$killed" -gt 0 ] || fail "no run was killed before it finished, so recovery was not tested"
 
 python3 "$REPO/tests/integration/ground_truth.py" --pcap "$PCAP" --truth "$PCAP.truth.json" \
     --scope server --allow-repeats "$TMP"/alerts.*.json \

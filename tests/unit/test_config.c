@@ -484,6 +484,21 @@ static void test_config_file_reports_long_line(void **state)
     snprintf(reason, sizeof(reason), ":2: line too long (at most ");
     assert_non_null(strstr(err, reason));
     assert_string_equal(cfg.state_path, "dnsfirst-baseline.db");
+
+    /* A comment of the same length is fine. */
+    text[n - 9] = '#';
+    assert_int_equal(load_text(&cfg, text, err, sizeof(err)), 0);
+}
+
+static void test_config_file_is_directory(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[512];
+    config_init(&cfg);
+
+    assert_int_equal(config_load_file(&cfg, "/tmp", err, sizeof(err)), DF_ECONFIG);
+    assert_string_equal(err, "/tmp: read failed (Is a directory)");
 }
 
 static void test_config_file_error_changes_nothing(void **state)
@@ -661,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_config_file_reports_long_line),
         cmocka_unit_test(test_config_file_error_changes_nothing),
         cmocka_unit_test(test_config_file_missing),
+        cmocka_unit_test(test_config_file_is_directory),
         cmocka_unit_test(test_config_sources_replace_lists_in_turn),
         cmocka_unit_test(test_config_print_round_trips),
         cmocka_unit_test(test_config_print_wraps_long_lists),

@@ -581,14 +581,16 @@ static void test_new_replaces_expired_row(void **state)
     struct collector c = { 0 };
     assert_int_equal(st->ops->load(st, collect_row, &c), 0);
     assert_int_equal(c.count, 1);
-    assert_int_equal(c.rows[0].first_seen, 9000);
+    assert_string_equal(c.rows[0].scope, "s");
+    assert_string_equal(c.rows[0].client, "192.0.2.0/24");
     assert_int_equal(c.rows[0].last_seen, 9000);
-    assert_int_equal(c.rows[0].query_count, 1);
     assert_int_equal(c.rows[0].flags, 0);
     assert_string_equal(c.rows[0].first_query, "");
 
     memset(&c, 0, sizeof(c));
     assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.rows[0].first_seen, 9000);
+    assert_int_equal(c.rows[0].query_count, 1);
     assert_string_equal(c.rows[0].first_query, "new.example. MX");
     st->ops->close(st);
 }
