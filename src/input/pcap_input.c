@@ -120,8 +120,11 @@ static int file_fill(struct capture_file *f, char *err, size_t err_size)
     /* Classic pcap: records are counted from the file header, so the offset is
      * where the damaged record starts. pcapng blocks vary in size: there the
      * stream position after the failed read is the best there is. */
+    long offset = (long)f->offset;
     FILE *fp = pcap_file(f->pcap);
-    long offset = f->is_pcapng ? (fp != NULL ? ftell(fp) : -1) : (long)f->offset;
+    if (f->is_pcapng) {
+        offset = fp != NULL ? ftell(fp) : -1;
+    }
     snprintf(err, err_size, "%s: capture damaged after packet %llu, at byte offset %ld (%s)",
              f->path, (unsigned long long)f->packets, offset, pcap_geterr(f->pcap));
     file_close(f);
@@ -138,7 +141,7 @@ static bool earlier(const struct capture_file *a, const struct capture_file *b)
 
 int pcap_input_next(struct pcap_input *in, struct packet *pkt, char *err, size_t err_size)
 {
-    /* Every open file holds its next record; pick the earliest (ties by file order). */
+    /* Every open file has its next record read ahead; pick the earliest (ties by file order). */
     struct capture_file *best = NULL;
     for (size_t i = 0; i < in->count; i++) {
         struct capture_file *f = &in->files[i];
