@@ -1233,90 +1233,118 @@ static int emit_udp(struct generator *g, const struct event *e, struct txn *t)
     return 0;
 }
 
-/* Direction, flags and payload of each TCP step; seq/ack follow the bytes. */
-static int emit_tcp(struct generator *g, const struct event *e, struct txn *t)
+/*
+ * Direction, flags and sequence numbers of one TCP step. @p query_len and
+ * @p response_len are the two messages with their length prefixes: every
+ * seq and ack counts the bytes (and the SYN and FIN) sent before it.
+ */
+static struct segment tcp_segment(const struct txn *t, enum step step,
+                                  uint32_t query_len, uint32_t response_len)
 {
-    uint8_t msg[DNS_MAX + 2];
-    size_t len = 0;
+    uint32_t client = t->client_seq + 1;
+    uint32_t server = t->server_seq + 1;
     struct segment s = { .tcp = true, .client_port = t->flow.client_port };
-    uint64_t next_delay = 15;
 
-    switch (e->step) {
+    switch (step) {
     case STEP_TCP_SYN:
         s = (struct segment){ .tcp = true, .client_port = t->flow.client_port,
                               .to_server = true, .tcp_flags = TCP_SYN,
                               .seq = t->client_seq };
-        g->n.tcp_connections++;
         break;
     case STEP_TCP_SYN_ACK:
         s.tcp_flags = TCP_SYN | TCP_ACK;
         s.seq = t->server_seq;
-        s.ack = t->client_seq + 1;
-        next_delay = t->rtt_us;
+        s.ack = client;
         break;
     case STEP_TCP_ACK:
     case STEP_TCP_QUERY:
         s.to_server = true;
-        s.tcp_flags = e->step == STEP_TCP_ACK ? TCP_ACK : TCP_PSH | TCP_ACK;
-        s.seq = t->client_seq + 1;
-        s.ack = t->server_seq + 1;
-        if (e->step == STEP_TCP_QUERY) {
-            len = 2 + dns_query_build(t, msg + 2);
-            next_delay = answer_delay_us(g);
-        }
+        s.tcp_flags = step == STEP_TCP_ACK ? TCP_ACK : TCP_PSH | TCP_ACK;
+        s.seq = client;
+        s.ack = server;
         break;
     case STEP_TCP_RESPONSE:
-    case STEP_TCP_SERVER_FIN: {
-        size_t query_len = 2 + dns_query_build(t, msg + 2);
-        s.seq = t->server_seq + 1;
-        s.ack = t->client_seq + 1 + (uint32_t)query_len;
-        if (e->step == STEP_TCP_RESPONSE) {
-            s.tcp_flags = TCP_PSH | TCP_ACK;
-            len = 2 + dns_response_build(t, msg + 2);
-            next_delay = 50 + t->rtt_us / 2;
-        } else {
-            s.tcp_flags = TCP_FIN | TCP_ACK;
-            s.seq += 2 + (uint32_t)dns_response_build(t, msg + 2);
-            s.ack += 1;
-            next_delay = t->rtt_us;
-        }
+        s.tcp_flags = TCP_PSH | TCP_ACK;
+        s.seq = server;
+        s.ack = client + query_len;
         break;
-    }
-    default: {
-        /* Client FIN and the last ACK: the client has sent and got one message each. */
-        uint32_t query_len = 2 + (uint32_t)dns_query_build(t, msg + 2);
-        uint32_t response_len = 2 + (uint32_t)dns_response_build(t, msg + 2);
+    case STEP_TCP_CLIENT_FIN:
         s.to_server = true;
-        s.seq = t->client_seq + 1 + query_len;
-        s.ack = t->server_seq + 1 + response_len;
-        s.tcp_flags = e->step == STEP_TCP_CLIENT_FIN ? TCP_FIN | TCP_ACK : TCP_ACK;
-        if (e->step == STEP_TCP_LAST_ACK) {
-            s.seq += 1;
-            s.ack += 1;
-        }
+        s.tcp_flags = TCP_FIN | TCP_ACK;
+        s.seq = client + query_len;
+        s.ack = server + response_len;
+        break;
+    case STEP_TCP_SERVER_FIN:
+        s.tcp_flags = TCP_FIN | TCP_ACK;
+        s.seq = server + response_len;
+        s.ack = client + query_len + 1;
+        break;
+    default:
+        s.to_server = true;
+        s.tcp_flags = TCP_ACK;
+        s.seq = client + query_len + 1;
+        s.ack = server + response_len + 1;
         break;
     }
-    }
+    return s;
+}
 
-    if (len > 0) {
-        put_be16(msg, (uint16_t)(len - 2));
+/* Capture time from one TCP step to the next. */
+static uint64_t tcp_step_delay_us(struct generator *g, const struct txn *t,
+                                  enum step step)
+{
+    switch (step) {
+    case STEP_TCP_SYN_ACK:
+    case STEP_TCP_SERVER_FIN:
+        return t->rtt_us;
+    case STEP_TCP_QUERY:
+        return answer_delay_us(g);
+    case STEP_TCP_RESPONSE:
+        return 50 + t->rtt_us / 2;
+    default:
+        return 15;
     }
-    if (emit_frame(g, e->t_us, &t->flow, &s, msg, len) != 0) {
+}
+
+/* Write one packet of a DNS-over-TCP connection, each message in one segment. */
+static int emit_tcp(struct generator *g, const struct event *e, struct txn *t)
+{
+    enum step step = (enum step)e->step;
+    uint8_t query[DNS_MAX + 2];
+    uint8_t response[DNS_MAX + 2];
+
+    /* RFC 1035 4.2.2: each message is preceded by its two-byte length. */
+    size_t query_len = 2 + dns_query_build(t, query + 2);
+    put_be16(query, (uint16_t)(query_len - 2));
+    size_t response_len = 2 + dns_response_build(t, response + 2);
+    put_be16(response, (uint16_t)(response_len - 2));
+
+    struct segment s = tcp_segment(t, step, (uint32_t)query_len,
+                                   (uint32_t)response_len);
+    const uint8_t *payload = step == STEP_TCP_QUERY ? query : response;
+    size_t len = step == STEP_TCP_QUERY      ? query_len
+                 : step == STEP_TCP_RESPONSE ? response_len
+                                             : 0;
+    if (emit_frame(g, e->t_us, &t->flow, &s, payload, len) != 0) {
         return -1;
     }
-    if (e->step == STEP_TCP_QUERY) {
+
+    if (step == STEP_TCP_SYN) {
+        g->n.tcp_connections++;
+    } else if (step == STEP_TCP_QUERY) {
         truth_count_query(g, t->client, t->server);
         g->n.queries_tcp++;
-    } else if (e->step == STEP_TCP_RESPONSE) {
+    } else if (step == STEP_TCP_RESPONSE) {
         g->n.responses++;
         g->n.nxdomain += t->rcode == DNS_RCODE_NXDOMAIN;
     }
 
-    if (e->step == STEP_TCP_LAST_ACK) {
+    if (step == STEP_TCP_LAST_ACK) {
         txn_release(g, e->txn);
         return 0;
     }
-    return heap_push(g, e->t_us + next_delay, e->txn, (enum step)(e->step + 1));
+    return heap_push(g, e->t_us + tcp_step_delay_us(g, t, step), e->txn,
+                     (enum step)(step + 1));
 }
 
 /* ---- malformed packets ---- */

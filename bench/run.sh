@@ -4,8 +4,9 @@
 # run.sh - time dnsfirst on synthetic captures against the libpcap floor and
 # the DNS tools that Debian ships.
 #
-# Usage: bench/run.sh [--quick]
-#   --quick   3 runs per command instead of 5, and no 10M-packet capture.
+# Usage: bench/run.sh [--quick] [--report-only]
+#   --quick         3 runs per command instead of 5, and no 10M-packet capture.
+#   --report-only   rebuild the report from the last run's measurements.
 # Environment:
 #   BENCH_WORK   work directory for binaries, captures and logs (bench/work)
 #   BENCH_RUNS   runs per command (overrides the default of 5, or 3 with --quick)
@@ -24,15 +25,17 @@ REPO_DIR=$(dirname "$BENCH_DIR")
 WORK=${BENCH_WORK:-$BENCH_DIR/work}
 RESULTS_DIR=$BENCH_DIR/results
 QUICK=0
+REPORT_ONLY=0
 RUNS=""
 
 usage() {
-    sed -n 's/^# \{0,1\}//; 4,13p' "${BASH_SOURCE[0]}"
+    sed -n 's/^# \{0,1\}//; 4,14p' "${BASH_SOURCE[0]}"
 }
 
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
+    --report-only) REPORT_ONLY=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -59,12 +62,16 @@ if [ ! -x /usr/bin/time ]; then
     exit 1
 fi
 
-log "building the generator and the floor"
-make -s -C "$BENCH_DIR" O="$WORK/bin" >&2
 GEN=$WORK/bin/gen-capture
 FLOOR=$WORK/bin/floor
+if [ $REPORT_ONLY -eq 0 ]; then
+    log "building the generator and the floor"
+    make -s -C "$BENCH_DIR" O="$WORK/bin" >&2
+fi
 
-if [ -z "${DNSFIRST:-}" ]; then
+if [ -z "${DNSFIRST:-}" ] && [ $REPORT_ONLY -eq 1 ]; then
+    DNSFIRST=$REPO_DIR/build-release/dnsfirst
+elif [ -z "${DNSFIRST:-}" ]; then
     log "building dnsfirst (release) in $REPO_DIR/build-release"
     if [ ! -f "$REPO_DIR/build-release/build.ninja" ]; then
         meson setup -Dbuildtype=release -Dtests=false \
@@ -83,8 +90,8 @@ gen() {
     shift
     local pcap=$WORK/$name.pcap
     local stamp=$WORK/$name.args
-    if [ -f "$pcap" ] && [ -f "$WORK/$name.json" ] && [ "$pcap" -nt "$GEN" ] &&
-        [ "$(cat "$stamp" 2>/dev/null)" = "$*" ]; then
+    if [ $REPORT_ONLY -eq 1 ] || { [ -f "$pcap" ] && [ -f "$WORK/$name.json" ] &&
+        [ "$pcap" -nt "$GEN" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$*" ]; }; then
         return
     fi
     log "generating $name.pcap ($*)"
@@ -138,7 +145,8 @@ if [ $QUICK -eq 0 ]; then
         cases+=("c10m $tool")
     done
 fi
-cases+=("allnew floor" "allnew dnsfirst-run" "mem100k dnsfirst-run" "mem1m dnsfirst-run")
+cases+=("allnew floor" "allnew dnsfirst-run")
+cases+=("mem100k floor" "mem100k dnsfirst-run" "mem1m floor" "mem1m dnsfirst-run")
 
 STATE=$WORK/state.db
 
@@ -160,7 +168,6 @@ command_for() {
 }
 
 RAW=$WORK/raw.tsv
-: >"$RAW"
 
 # measure CAPTURE TOOL RUN: one timed run, appended to $RAW as
 # capture, tool, run, wall seconds, peak RSS KiB, exit status.
@@ -198,19 +205,27 @@ measure() {
     fi
 }
 
-log "warming the page cache"
-for capture in c1m c10m allnew mem100k mem1m; do
-    if [ -f "$WORK/$capture.pcap" ]; then
-        cat "$WORK/$capture.pcap" >/dev/null
-    fi
-done
-
-for run in $(seq 1 "$RUNS"); do
-    log "run $run of $RUNS"
-    for c in "${cases[@]}"; do
-        measure ${c% *} ${c#* } "$run"
+run_all() {
+    log "warming the page cache"
+    local capture
+    for capture in c1m c10m allnew mem100k mem1m; do
+        if [ -f "$WORK/$capture.pcap" ]; then
+            cat "$WORK/$capture.pcap" >/dev/null
+        fi
     done
-done
+
+    : >"$RAW"
+    for run in $(seq 1 "$RUNS"); do
+        log "run $run of $RUNS"
+        for c in "${cases[@]}"; do
+            measure ${c% *} ${c#* } "$run"
+        done
+    done
+}
+
+if [ $REPORT_ONLY -eq 0 ]; then
+    run_all
+fi
 
 # ---- report ----
 
@@ -252,6 +267,9 @@ label_for() {
 table_rows() {
     local capture=$1
     local packets floor
+    if ! printf '%s\n' "${cases[@]}" | grep -q "^$capture "; then
+        return 0
+    fi
     packets=$(truth "$capture" packets)
     floor=$(median "$capture" floor 4)
     for c in "${cases[@]}"; do
@@ -404,3 +422,6 @@ report() {
 }
 
 report | tee "$RESULTS_DIR/latest.md"
+
+# Intel lists: load time and lookup rate on 1,000,000 names and 500,000 prefixes.
+gcc -std=c11 -D_GNU_SOURCE -O2 -I"$REPO_DIR/src" -o "$WORK/bin/intel_bench" "$BENCH_DIR/intel_bench.c" "$REPO_DIR"/src/enrich/intel_{domains,addresses}.c "$REPO_DIR"/src/util/{addr,error}.c "$REPO_DIR/src/decode/dns_text.c" && "$WORK/bin/intel_bench" "$WORK" | tee -a "$RESULTS_DIR/latest.md"

@@ -5,11 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/dnstap_loop.h"
+#include "input/input_detect.h"
 #include "input/pcap_input.h"
 #include "util/error.h"
 #include "util/log.h"
 
 volatile sig_atomic_t capture_stop_requested = 0;
+
+static capture_between_fn between_packets;
+static void *between_packets_ctx;
+
+void capture_set_between_packets(capture_between_fn fn, void *ctx)
+{
+    between_packets = fn;
+    between_packets_ctx = ctx;
+}
 
 static void on_stop_signal(int sig)
 {
@@ -56,9 +67,37 @@ static struct decoder *create_decoder(const struct config *cfg)
     return decoder_create(&dc);
 }
 
+/*
+ * Tell whether the -r files are all captures or all dnstap. Returns the
+ * kind, or DF_EUSAGE (logged) when they mix.
+ */
+static int inputs_kind(const struct config *cfg)
+{
+    size_t dnstap = 0;
+    for (size_t i = 0; i < cfg->input_count; i++) {
+        if (input_detect_file(cfg->inputs[i]) == INPUT_KIND_DNSTAP) {
+            dnstap++;
+        }
+    }
+    if (dnstap > 0 && dnstap < cfg->input_count) {
+        log_err("input, %zu of the %zu files are dnstap and the others captures; "
+                "read them in separate runs", dnstap, cfg->input_count);
+        return DF_EUSAGE;
+    }
+    return dnstap > 0 ? INPUT_KIND_DNSTAP : INPUT_KIND_PCAP;
+}
+
 int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
                      struct capture_counters *counters)
 {
+    int kind = inputs_kind(cfg);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind == INPUT_KIND_DNSTAP) {
+        return dnstap_loop_read_files(cfg, emit, ctx, counters);
+    }
+
     char err[1024];
     struct pcap_input *in = NULL;
     int ret = pcap_input_open(cfg->inputs, cfg->input_count, &in, err, sizeof(err));
@@ -86,6 +125,9 @@ int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
             continue;
         }
         counters->packets++;
+        if (between_packets != NULL) {
+            between_packets(between_packets_ctx);
+        }
         enum decode_skip skip = decoder_packet(dec, &pkt, count_and_emit, &ce);
         counters->skipped[skip]++;
     }

@@ -18,10 +18,19 @@ extern volatile sig_atomic_t capture_stop_requested;
 void capture_install_signals(void);
 
 /*
+ * Work to run between packets, such as an intel list reload after SIGHUP;
+ * NULL runs nothing. The packet thread calls it, so it may swap state that
+ * only that thread reads.
+ */
+typedef void (*capture_between_fn)(void *ctx);
+void capture_set_between_packets(capture_between_fn fn, void *ctx);
+
+/*
  * Decode every packet of cfg->inputs in time order, calling @p emit for each
  * DNS message and counting into @p counters. Read errors are logged and
- * counted; the other files go on. Returns 0, or DF_EPCAP when no file could
- * be opened (logged).
+ * counted; the other files go on. dnstap files (Frame Streams) go through
+ * dnstap_loop_read_files() instead. Returns 0, DF_EPCAP when no file could
+ * be opened, or DF_EUSAGE when captures and dnstap files are mixed (logged).
  */
 int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
                      struct capture_counters *counters);

@@ -9,6 +9,7 @@
 #include "daemon/summary.h"
 #include "output/alert.h"
 #include "output/sink.h"
+#include "util/error.h"
 #include "util/log.h"
 
 static const struct command_options decode_options = {
@@ -68,6 +69,9 @@ int cmd_decode(int argc, char **argv)
 
     if (ds.error != 0) {
         log_err("output, cannot write to '%s'", cfg.output_path);
+    }
+    if (ret == DF_EUSAGE) {
+        return EXIT_USAGE;
     }
     return ret != 0 || ds.error != 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -7,15 +7,19 @@
  * detector, read the captures, then release pending alerts and wait until
  * every row and alert is committed and written before printing the summary.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/baseline_open.h"
 #include "daemon/capture_loop.h"
 #include "daemon/commands.h"
+#include "daemon/dnstap_loop.h"
+#include "daemon/live_run.h"
 #include "daemon/options.h"
 #include "daemon/summary.h"
 #include "detect/detector.h"
+#include "enrich/enrichment.h"
 #include "output/sink.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -23,8 +27,13 @@
 static const struct command_options run_options = {
     .command = "run",
     .usage = "dnsfirst run -r FILE [-r FILE ...] [-c CONFIG] [--state PATH] [-o FILE] "
-             "[--learn] [settings]",
-    .summary = "Read captures in time order, detect external clients that query a DNS "
+             "[--learn] [settings]\n"
+             "       dnsfirst run --dnstap ENDPOINT [--dnstap ENDPOINT ...] [-c CONFIG] "
+             "[--state PATH] [-o FILE] [--learn] [settings]\n"
+             "       dnsfirst run -i IFACE [-i IFACE ...] [-c CONFIG] [--user NAME] "
+             "[--workers N] [settings]",
+    .summary = "Read captures (pcap, pcapng or dnstap files) in time order, or dnstap from "
+               "DNS servers until SIGINT or SIGTERM, detect external clients that query a DNS "
                "server for the first time, and write one JSON alert per line (standard "
                "output unless -o is given). Logs and the summary go to standard error.",
     .flags = OPT_READ | OPT_CONFIG | OPT_ALL_SETTINGS,
@@ -46,14 +55,55 @@ static void on_message(void *ctx, const struct dns_message *msg)
     detector_message(ctx, msg);
 }
 
+static void on_idle_clock(void *ctx, int64_t now_ns)
+{
+    detector_advance(ctx, now_ns);
+}
+
 struct run_state {
     struct sink *sink;
     struct store *store;
     struct detector *detector;
+    struct enrichment *enrichment; /* NULL when no enrichment is configured */
 };
+
+static void log_intel_reload_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    log_err("intel, cannot reload %s; keeping the loaded list", message);
+}
+
+/* Between packets: intel reloads after SIGHUP or a changed file (intel-watch). */
+static void on_between_packets(void *ctx)
+{
+    enrichment_tick(ctx, log_intel_reload_error, NULL);
+}
+
+/* Load lists and databases first: a bad file is a config error (exit 2) before any I/O. */
+static int run_open_enrichment(const struct config *cfg, struct run_state *rs)
+{
+    char err[INTEL_ERR_MAX];
+    int ret = enrichment_create(cfg, &rs->enrichment, err, sizeof(err));
+    if (ret != 0) {
+        log_err("enrichment, %s", err);
+        return ret == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    if (rs->enrichment != NULL) {
+        char text[256];
+        enrichment_describe(rs->enrichment, text, sizeof(text));
+        log_info("enrichment, %s", text);
+        enrichment_install_sighup();
+        capture_set_between_packets(on_between_packets, rs->enrichment);
+    }
+    return EXIT_OK;
+}
 
 static int run_open(const struct config *cfg, struct run_state *rs)
 {
+    int exit_code = run_open_enrichment(cfg, rs);
+    if (exit_code != EXIT_OK) {
+        return exit_code;
+    }
     if (sink_open(cfg->output_path, &rs->sink) != 0) {
         log_err("output, cannot open '%s' (%m)", cfg->output_path);
         return EXIT_RUNTIME;
@@ -79,7 +129,12 @@ static int run_open(const struct config *cfg, struct run_state *rs)
         log_err("baseline, cannot load '%s' (%s)", cfg->state_path, df_strerror(ret));
         return EXIT_RUNTIME;
     }
-    detector_set_inputs(rs->detector, cfg->inputs, cfg->input_count);
+    if (cfg->dnstap_count > 0) {
+        detector_set_inputs(rs->detector, dnstap_loop_input_names(cfg), cfg->dnstap_count);
+    } else {
+        detector_set_inputs(rs->detector, cfg->inputs, cfg->input_count);
+    }
+    detector_set_enrichment(rs->detector, rs->enrichment);
     return EXIT_OK;
 }
 
@@ -100,9 +155,19 @@ int cmd_run(int argc, char **argv)
     if (ret != EXIT_OK) {
         return ret < 0 ? EXIT_OK : ret;
     }
-    if (first_arg < argc || cfg.input_count == 0) {
+    if (cfg.input_count > 0 && cfg.dnstap_count > 0) {
+        fprintf(stderr, "dnsfirst run: -r and --dnstap cannot be used together; "
+                "see 'dnsfirst run --help'\n");
+        return EXIT_USAGE;
+    }
+    /* Live interfaces: a long-running sensor with its own threads (live_run.h). */
+    if (cfg.interface_count > 0 && first_arg == argc) {
+        return live_run(&run_options, &cfg, argc, argv);
+    }
+    if (first_arg < argc || (cfg.input_count == 0 && cfg.dnstap_count == 0)) {
         fprintf(stderr, "dnsfirst run: %s; see 'dnsfirst run --help'\n",
-                cfg.input_count == 0 ? "no capture given (use -r FILE)" : "unexpected argument");
+                cfg.input_count == 0 ? "no input given (use -r FILE or --dnstap ENDPOINT)"
+                                     : "unexpected argument");
         return EXIT_USAGE;
     }
 
@@ -111,14 +176,20 @@ int cmd_run(int argc, char **argv)
     int exit_code = run_open(&cfg, &rs);
     if (exit_code != EXIT_OK) {
         run_close(&rs);
+        enrichment_destroy(rs.enrichment);
         return exit_code;
     }
 
     capture_install_signals();
     struct capture_counters counters;
     memset(&counters, 0, sizeof(counters));
-    if (capture_loop_run(&cfg, on_message, rs.detector, &counters) != 0) {
-        exit_code = EXIT_RUNTIME;
+    if (cfg.dnstap_count > 0) {
+        ret = dnstap_loop_listen(&cfg, on_message, on_idle_clock, rs.detector, &counters);
+    } else {
+        ret = capture_loop_run(&cfg, on_message, rs.detector, &counters);
+    }
+    if (ret != 0) {
+        exit_code = ret == DF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
     }
 
     /* Pending alerts leave, rows commit, alerts are written, before the summary. */
@@ -134,5 +205,7 @@ int cmd_run(int argc, char **argv)
 
     summary_print_capture(stderr, &counters);
     summary_print_detection(stderr, &stats, &store_counters);
+    enrichment_print_summary(rs.enrichment, stderr);
+    enrichment_destroy(rs.enrichment);
     return exit_code;
 }

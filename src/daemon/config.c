@@ -298,7 +298,10 @@ void config_print(const struct config *cfg, FILE *out)
             continue;
         }
         s->format(cfg, s, value, CONFIG_VALUE_TEXT_MAX);
-        if (s->repeatable && value[0] != '\0') {
+        if (value[0] == '\0') {
+            /* Not set: as a comment, because "key =" would not load back. */
+            fprintf(out, "# %s =\n", s->name);
+        } else if (s->repeatable) {
             print_list_lines(out, s->name, value, CONFIG_PRINT_WIDTH);
         } else {
             fprintf(out, "%s = %s\n", s->name, value);

@@ -24,6 +24,8 @@
 #define CONFIG_INTERNAL_MAX 256
 #define CONFIG_PORTS_MAX 32
 #define CONFIG_INPUTS_MAX 64
+#define CONFIG_DNSTAP_MAX 16
+#define CONFIG_DNSTAP_TEXT_MAX 128 /* "unix:" and a socket path of up to 107 bytes */
 #define CONFIG_INTERFACES_MAX 16
 #define CONFIG_ENRICH_LISTS_MAX 32  /* intel-domains, intel-addresses, intel-severity */
 #define CONFIG_ENRICH_ITEM_MAX 512  /* one such item, or one allow rule, as text */
@@ -45,6 +47,8 @@ struct config {
     struct prefix internal[CONFIG_INTERNAL_MAX];
     size_t dns_port_count;
     uint16_t dns_ports[CONFIG_PORTS_MAX];
+    size_t dnstap_count; /* dnstap listening sockets, as given: "unix:PATH" */
+    char dnstap[CONFIG_DNSTAP_MAX][CONFIG_DNSTAP_TEXT_MAX];
     uint8_t client_prefix_v4;
     uint8_t client_prefix_v6;
     char site_name[64]; /* scope key under SCOPE_SITE */
@@ -116,6 +120,7 @@ struct config {
 
 #define CONFIG_LIST_INTERNAL 0x1
 #define CONFIG_LIST_DNS_PORT 0x2
+#define CONFIG_LIST_DNSTAP 0x4
 #define CONFIG_LIST_INTERFACE 0x4
 
 /* Durations are capped so that capture time plus a duration cannot overflow. */

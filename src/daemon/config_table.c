@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/dnstap_endpoint.h"
+#include "enrich/enrich_config.h"
 #include "util/error.h"
 
 #define FIELD(name) offsetof(struct config, name), sizeof(((struct config *)0)->name)
@@ -459,6 +461,81 @@ static void format_interfaces(const struct config *cfg, const struct config_sett
     }
 }
 
+/* dnstap endpoints: "unix:PATH" or "tcp:ADDRESS:PORT", checked when set. */
+
+static int add_dnstap(struct config *cfg, const char *item, size_t len, char *err,
+                      size_t err_size)
+{
+    char text[CONFIG_DNSTAP_TEXT_MAX];
+    if (len >= sizeof(text)) {
+        return fail(err, err_size, "dnstap endpoint is %zu bytes long (at most %zu)", len,
+                    sizeof(text) - 1);
+    }
+    memcpy(text, item, len);
+    text[len] = '\0';
+
+    struct dnstap_endpoint endpoint;
+    char reason[160];
+    if (dnstap_endpoint_parse(text, &endpoint, reason, sizeof(reason)) != 0) {
+        return fail(err, err_size, "%s", reason);
+    }
+    for (size_t i = 0; i < cfg->dnstap_count; i++) {
+        if (strcmp(cfg->dnstap[i], text) == 0) {
+            return 0;
+        }
+    }
+    if (cfg->dnstap_count >= CONFIG_DNSTAP_MAX) {
+        return fail(err, err_size, "more than %d dnstap endpoints", CONFIG_DNSTAP_MAX);
+    }
+    memcpy(cfg->dnstap[cfg->dnstap_count++], text, len + 1);
+    return 0;
+}
+
+/* Items are separated by commas, as in the other lists; "" and "none" clear the list. */
+static int set_dnstap(struct config *cfg, const struct config_setting *s, const char *value,
+                      char *err, size_t err_size)
+{
+    (void)s;
+    if ((cfg->lists_replaced & CONFIG_LIST_DNSTAP) == 0) {
+        cfg->dnstap_count = 0;
+        cfg->lists_replaced |= CONFIG_LIST_DNSTAP;
+    }
+    if (value[0] == '\0' || strcmp(value, "none") == 0) {
+        cfg->dnstap_count = 0;
+        return 0;
+    }
+    for (const char *p = value;;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma != NULL ? comma : p + strlen(p);
+        while (p < end && isspace((unsigned char)*p)) {
+            p++;
+        }
+        while (end > p && isspace((unsigned char)end[-1])) {
+            end--;
+        }
+        if (end == p) {
+            return fail(err, err_size, "empty item in list '%s'", value);
+        }
+        int ret = add_dnstap(cfg, p, (size_t)(end - p), err, err_size);
+        if (ret != 0 || comma == NULL) {
+            return ret;
+        }
+        p = comma + 1;
+    }
+}
+
+static void format_dnstap(const struct config *cfg, const struct config_setting *s,
+                          char *buf, size_t size)
+{
+    (void)s;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < cfg->dnstap_count && len < size; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i > 0 ? ", " : "", cfg->dnstap[i]);
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
 /* The table. */
 
 static const struct config_choice scope_choices[] = {
@@ -522,6 +599,13 @@ static const struct config_setting settings[] = {
         "command line replaces the default.",
         true, set_dns_port, format_ports, FIELD(dns_ports), 0, 0, NULL,
     },
+    /* dnstap input. */
+    {
+        "dnstap", CONFIG_TYPE_STRING, "ENDPOINT", "",
+        "Socket that DNS servers send dnstap to, unix:PATH or tcp:ADDRESS:PORT; "
+        "dnsfirst run creates it and listens until SIGINT or SIGTERM.",
+        true, set_dnstap, format_dnstap, FIELD(dnstap), 0, 0, NULL,
+    },
     {
         "client-prefix-v4", CONFIG_TYPE_UINT, "BITS", "32",
         "Prefix length that groups IPv4 clients into one client key; 32 keys each "
@@ -538,6 +622,87 @@ static const struct config_setting settings[] = {
         "site-name", CONFIG_TYPE_STRING, "NAME", "site",
         "Scope key of every client when scope is site.",
         false, TEXT_SETTING, FIELD(site_name), 1, 0, NULL,
+    },
+    /* Enrichment and suppression (src/enrich/). */
+    {
+        "intel-domains", CONFIG_TYPE_PATH, "[NAME=]FILE", "",
+        "Domain list whose names, and names below them, mark an alert's query name: one "
+        "name per line, hosts file, adblock ||name^ or RPZ zone lines. NAME defaults to "
+        "the file's base name.",
+        true, enrich_set_intel_domains, enrich_format_intel_domains, FIELD(intel_domains),
+        0, 0, NULL,
+    },
+    {
+        "intel-addresses", CONFIG_TYPE_PATH, "[NAME=]FILE", "",
+        "Address list (one address or CIDR per line, comments after ; or #) whose "
+        "longest matching prefix marks an alert's client address.",
+        true, enrich_set_intel_addresses, enrich_format_intel_addresses,
+        FIELD(intel_addresses), 0, 0, NULL,
+    },
+    {
+        "intel-severity", CONFIG_TYPE_STRING, "NAME=low|medium|high", "",
+        "Severity of the intel list NAME, written as "
+        "threat.enrichments.indicator.confidence.",
+        true, enrich_set_intel_severity, enrich_format_intel_severity, FIELD(intel_severity),
+        0, 0, NULL,
+    },
+    {
+        "intel-watch", CONFIG_TYPE_BOOL, "BOOL", "false",
+        "Reload an intel list when its file's modification time changes, checked at most "
+        "once a second; SIGHUP reloads every list.",
+        false, set_bool, format_bool, FIELD(intel_watch), 0, 0, NULL,
+    },
+    {
+        "geoip-city", CONFIG_TYPE_PATH, "PATH", "",
+        "MaxMind DB City file for source.geo.country_iso_code and source.geo.city_name; "
+        "empty leaves the fields out.",
+        false, TEXT_SETTING, FIELD(geoip_city), 0, 0, NULL,
+    },
+    {
+        "geoip-country", CONFIG_TYPE_PATH, "PATH", "",
+        "MaxMind DB Country file for source.geo.country_iso_code; empty leaves it out.",
+        false, TEXT_SETTING, FIELD(geoip_country), 0, 0, NULL,
+    },
+    {
+        "geoip-asn", CONFIG_TYPE_PATH, "PATH", "",
+        "MaxMind DB ASN file for source.as.number and source.as.organization.name; "
+        "empty leaves them out.",
+        false, TEXT_SETTING, FIELD(geoip_asn), 0, 0, NULL,
+    },
+    {
+        "ptr-resolver", CONFIG_TYPE_STRING, "ADDRESS[:PORT]", "",
+        "DNS resolver that dnsfirst asks for the PTR name of each new client "
+        "(source.domain); empty sends no queries.",
+        false, enrich_set_ptr_resolver, format_text, FIELD(ptr_resolver), 0, 0, NULL,
+    },
+    {
+        "ptr-timeout", CONFIG_TYPE_DURATION_MS, "DURATION", "500ms",
+        "Wall-clock time an alert waits for its PTR answer, at most the response wait; "
+        "a bare number is milliseconds.",
+        false, set_duration_ms, format_duration_ms, FIELD(ptr_timeout_ms), 0, 0, NULL,
+    },
+    {
+        "ptr-rate", CONFIG_TYPE_UINT, "COUNT", "100",
+        "PTR queries per second, at most.",
+        false, UINT_SETTING, FIELD(ptr_rate), 1, 1000000, NULL,
+    },
+    {
+        "business-hours", CONFIG_TYPE_STRING, "'ZONE DAYS HH:MM-HH:MM'", "",
+        "Business hours for dnsfirst.business_hours, such as 'Europe/Berlin Mon-Fri "
+        "08:00-18:00' (days also as Mon-Wed+Fri); empty leaves the field out.",
+        false, enrich_set_business_hours, format_text, FIELD(business_hours), 0, 0, NULL,
+    },
+    {
+        "holiday", CONFIG_TYPE_STRING, "YYYY-MM-DD", "",
+        "Local date that is outside business hours all day.",
+        true, enrich_set_holiday, enrich_format_holiday, FIELD(holidays), 0, 0, NULL,
+    },
+    {
+        "allow", CONFIG_TYPE_STRING, "[RULE: ]MATCH[ @SERVER]", "",
+        "Client recorded in the baseline without an alert. MATCH is a CIDR, AS64500 or "
+        "ASN:64500, country:DE, or a reverse-name pattern such as name:*.partner.test; "
+        "@SERVER limits the rule to one server address or prefix.",
+        true, enrich_set_allow, enrich_format_allow, FIELD(allow), 0, 0, NULL,
     },
     {
         "learn", CONFIG_TYPE_BOOL, "BOOL", "false",

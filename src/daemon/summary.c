@@ -6,6 +6,30 @@ static void line(FILE *out, const char *label, uint64_t value)
     fprintf(out, "  %-32s %llu\n", label, (unsigned long long)value);
 }
 
+/* dnstap: connections, frames, messages by type and by what became of them. */
+static void print_dnstap(FILE *out, const struct dnstap_counters *d)
+{
+    line(out, "dnstap connections", d->connections);
+    line(out, "dnstap connections rejected", d->connections_rejected);
+    line(out, "dnstap connection errors", d->connection_errors);
+    line(out, "dnstap file errors", d->file_errors);
+    line(out, "dnstap partial frames dropped", d->partial_frames);
+    line(out, "dnstap control frames", d->control_frames);
+    line(out, "dnstap data frames", d->data_frames);
+    for (unsigned t = 0; t < DNSTAP_TYPE_COUNT; t++) {
+        if (d->types[t] > 0) {
+            char label[64];
+            snprintf(label, sizeof(label), "dnstap type %s", dnstap_type_name(t));
+            line(out, label, d->types[t]);
+        }
+    }
+    for (int r = 0; r < DNSTAP_RESULT_COUNT; r++) {
+        char label[64];
+        snprintf(label, sizeof(label), "dnstap %s", dnstap_result_name((enum dnstap_result)r));
+        line(out, label, d->results[r]);
+    }
+}
+
 void summary_print_capture(FILE *out, const struct capture_counters *c)
 {
     fprintf(out, "dnsfirst summary\n");
@@ -20,6 +44,9 @@ void summary_print_capture(FILE *out, const struct capture_counters *c)
     }
     if (c->read_errors > 0) {
         line(out, "capture read errors", c->read_errors);
+    }
+    if (c->dnstap.used > 0) {
+        print_dnstap(out, &c->dnstap);
     }
 }
 

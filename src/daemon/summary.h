@@ -7,6 +7,7 @@
 
 #include "decode/decoder.h"
 #include "detect/detector.h"
+#include "input/dnstap_message.h"
 #include "store/store.h"
 
 /* What the packet loop counted. */
@@ -17,6 +18,7 @@ struct capture_counters {
     uint64_t responses;
     uint64_t skipped[DECODE_SKIP_COUNT];
     uint64_t read_errors;        /* capture files that ended in an error */
+    struct dnstap_counters dnstap; /* dnstap files and sockets; printed when used */
 };
 
 /* Print the capture part: packets, messages, skips by reason. */

@@ -84,12 +84,12 @@ enum decode_skip ip_decode(struct decode_ctx *ctx, const struct link_payload *ne
  * tunnel.c: decapsulate the payload of an IP protocol (GRE, IP in IP) or of
  * a UDP port (VXLAN, GENEVE, GRE over UDP, Teredo) and decode what it
  * carries. *handled is false, and nothing was read, when @p protocol or
- * @p port is no tunnel.
+ * the ports belong to no tunnel.
  */
 enum decode_skip tunnel_ip_decode(struct decode_ctx *ctx, uint8_t protocol, const uint8_t *data,
                                   size_t len, bool *handled);
-enum decode_skip tunnel_udp_decode(struct decode_ctx *ctx, uint16_t port, const uint8_t *data,
-                                   size_t len, bool *handled);
+enum decode_skip tunnel_udp_decode(struct decode_ctx *ctx, uint16_t sport, uint16_t dport,
+                                   const uint8_t *data, size_t len, bool *handled);
 
 /*
  * tcp.c: read the TCP header at @p data and the DNS messages in its payload.

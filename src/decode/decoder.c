@@ -2,10 +2,11 @@
 /*
  * decoder.c - from a captured frame to DNS messages: the entry point.
  *
- * decoder_packet() hands the frame to link.c, then ip.c, then (for UDP) to
+ * decoder_packet() hands the frame to link.c, then ip.c (which reassembles
+ * fragments and passes tunnels to tunnel.c), then (for UDP) to
  * decode_dns_message() below or (for TCP) to tcp.c. The message under
- * construction lives on the stack of decoder_packet(), so one decoder may be
- * shared by threads and nothing is allocated per packet.
+ * construction lives on the stack of decoder_packet(). The fragment and TCP
+ * tables live in the decoder, so a decoder belongs to one thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,18 @@
 #include "decode/decode_internal.h"
 #include "decode/decoder.h"
 #include "decode/dns_wire.h"
+#include "decode/ip_reassembly.h"
+#include "decode/tcp_stream.h"
+
+#define FRAGMENT_DATAGRAMS_DEFAULT 64
+#define TCP_FLOWS_DEFAULT 4096
+#define TCP_BUFFERS_DEFAULT 64
 
 struct decoder {
     struct decoder_config cfg;
+    struct decoder_counters counters;
+    struct frag_table *frags;
+    struct tcp_table *tcp;
 };
 
 static const char *const skip_names[DECODE_SKIP_COUNT] = {
@@ -25,6 +35,8 @@ static const char *const skip_names[DECODE_SKIP_COUNT] = {
     [DECODE_SKIP_TRUNCATED] = "truncated",
     [DECODE_SKIP_LINK_TYPE] = "unsupported_link_type",
     [DECODE_SKIP_FRAGMENT] = "fragment",
+    [DECODE_SKIP_TCP_REASSEMBLY] = "tcp_reassembly",
+    [DECODE_SKIP_TUNNEL] = "tunnel_too_deep",
 };
 
 const char *decode_skip_name(enum decode_skip reason)
@@ -35,19 +47,46 @@ const char *decode_skip_name(enum decode_skip reason)
     return skip_names[reason];
 }
 
+static unsigned cap_or_default(unsigned cap, unsigned fallback)
+{
+    return cap != 0 ? cap : fallback;
+}
+
 struct decoder *decoder_create(const struct decoder_config *cfg)
 {
-    struct decoder *dec = malloc(sizeof(*dec));
+    struct decoder *dec = calloc(1, sizeof(*dec));
     if (dec == NULL) {
         return NULL;
     }
     dec->cfg = *cfg;
+    dec->cfg.fragment_datagrams_max =
+        cap_or_default(cfg->fragment_datagrams_max, FRAGMENT_DATAGRAMS_DEFAULT);
+    dec->cfg.tcp_flows_max = cap_or_default(cfg->tcp_flows_max, TCP_FLOWS_DEFAULT);
+    dec->cfg.tcp_buffers_max = cap_or_default(cfg->tcp_buffers_max, TCP_BUFFERS_DEFAULT);
+
+    dec->frags = frag_table_create(dec->cfg.fragment_datagrams_max, &dec->counters);
+    dec->tcp = tcp_table_create(dec->cfg.tcp_flows_max, dec->cfg.tcp_buffers_max,
+                                &dec->counters);
+    if (dec->frags == NULL || dec->tcp == NULL) {
+        decoder_destroy(dec);
+        return NULL;
+    }
     return dec;
 }
 
 void decoder_destroy(struct decoder *dec)
 {
+    if (dec == NULL) {
+        return;
+    }
+    frag_table_destroy(dec->frags);
+    tcp_table_destroy(dec->tcp);
     free(dec);
+}
+
+const struct decoder_counters *decoder_counters(const struct decoder *dec)
+{
+    return &dec->counters;
 }
 
 /*
@@ -55,8 +94,8 @@ void decoder_destroy(struct decoder *dec)
  * first question are read, the message is emitted even if a later part is
  * broken or cut off, because the question is what detection needs. That
  * later part may be another question, a resource record or the OPT record.
- * The EDNS fields then contain whatever was read before the error. A message that fails before its
- * first question is complete is skipped: as truncated when the DNS parser ran
+ * The EDNS fields then contain whatever was read before the error. A message
+ * that fails before its first question is complete is skipped: as truncated when the DNS parser ran
  * out of bytes in a frame cut by the snaplen, otherwise as malformed. A
  * message with QDCOUNT 0 is emitted only when it parses completely.
  */
@@ -84,6 +123,10 @@ enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
     struct decode_ctx dctx;
     dctx.cfg = &dec->cfg;
     dctx.pkt = pkt;
+    dctx.frags = dec->frags;
+    dctx.tcp = dec->tcp;
+    dctx.counters = &dec->counters;
+    dctx.depth = 0;
     dctx.emit = emit;
     dctx.emit_arg = ctx;
     dctx.emitted = 0;

@@ -38,6 +38,10 @@ enum dns_transport {
     DNS_TRANSPORT_TCP,
     DNS_TRANSPORT_DOT, /* DNS over TLS, seen only as a TCP handshake */
     DNS_TRANSPORT_DOH, /* DNS over HTTPS, seen only as a TCP handshake */
+    /* Reported only by a server's dnstap log, which knows the session's protocol. */
+    DNS_TRANSPORT_DNSCRYPT_UDP,
+    DNS_TRANSPORT_DNSCRYPT_TCP,
+    DNS_TRANSPORT_DOQ, /* DNS over QUIC (RFC 9250) */
 };
 
 enum dns_tunnel {
@@ -66,6 +70,17 @@ struct dns_tunnel_info {
 struct dns_origin {
     uint32_t input_index;   /* index of the capture file or interface */
     uint64_t packet_number; /* 1-based packet number within that input */
+};
+
+/*
+ * The DNS server that reported the message itself, through dnstap; all
+ * zero for captured traffic. The strings have static storage duration, so
+ * copies of the message may keep them.
+ */
+struct dns_observer {
+    bool server_reported; /* the destination is a DNS server, whatever its port */
+    const char *name;     /* the server's identity, NULL when it sent none */
+    const char *version;  /* the server's version, NULL when it sent none */
 };
 
 struct dns_edns {
@@ -107,6 +122,7 @@ struct dns_message {
     struct dns_edns edns;
     struct dns_tunnel_info tunnel;
     struct dns_origin origin;
+    struct dns_observer observer;
 };
 
 static inline bool dns_message_is_response(const struct dns_message *m)

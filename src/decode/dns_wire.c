@@ -7,9 +7,12 @@
  * record sections are walked only while an OPT record may still follow:
  * not at all when ARCOUNT is 0, and no further than the first OPT record.
  *
- * Compression loops are impossible by construction. A pointer must point
- * strictly before the start of the label sequence that contains it, so every
- * jump goes backwards. The jump count is bounded as well.
+ * Compression pointers may point anywhere inside the message, forward
+ * included. RFC 1035 4.1.4 speaks of a "prior occurrence", but resolvers
+ * such as Unbound and the ldns library accept forward pointers, so a
+ * stricter parser would lose queries that a server answers. Loops end at
+ * NAME_JUMPS_MAX jumps or when the name passes 255 bytes, whichever comes
+ * first, which bounds the work per name.
  */
 #include "decode/dns_wire.h"
 
@@ -18,8 +21,8 @@
 #include "util/addr.h"
 #include "util/cursor.h"
 
-/* Jumps allowed while reading one name. Backward-only pointers end any
- * chain, but a crafted message could still force one jump per two bytes. */
+/* Jumps allowed while reading one name. A name has at most 127 labels, so a
+ * real one never needs more, while a loop of pointers reaches it quickly. */
 #define NAME_JUMPS_MAX 128
 
 #define LABEL_TYPE_MASK 0xc0
@@ -44,7 +47,7 @@ struct rr_header {
 static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *out_len)
 {
     struct cursor walk = *c;
-    size_t seq_start = cursor_offset(c);
+    size_t msg_len = (size_t)(c->end - c->start);
     size_t used = 0;
     unsigned jumps = 0;
 
@@ -62,7 +65,7 @@ static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *ou
             if (walk.err != 0) {
                 return DNS_WIRE_TRUNCATED;
             }
-            if (target >= seq_start || ++jumps > NAME_JUMPS_MAX) {
+            if (target >= msg_len || ++jumps > NAME_JUMPS_MAX) {
                 return DNS_WIRE_BAD_POINTER;
             }
 
@@ -71,7 +74,6 @@ static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *ou
                 c->pos = walk.pos;
             }
             walk.pos = walk.start + target;
-            seq_start = target;
             continue;
         }
         if ((len & LABEL_TYPE_MASK) != 0) {
@@ -102,11 +104,11 @@ static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *ou
 /*
  * Move @p c past the name at its position without copying or following
  * pointers. The labels before a pointer get the same checks as in
- * name_read(), and the pointer must point backwards.
+ * name_read(), and the pointer must point inside the message.
  */
 static enum dns_wire_error name_skip(struct cursor *c)
 {
-    size_t seq_start = cursor_offset(c);
+    size_t msg_len = (size_t)(c->end - c->start);
     size_t used = 0;
 
     for (;;) {
@@ -123,7 +125,7 @@ static enum dns_wire_error name_skip(struct cursor *c)
             if (c->err != 0) {
                 return DNS_WIRE_TRUNCATED;
             }
-            return target < seq_start ? DNS_WIRE_OK : DNS_WIRE_BAD_POINTER;
+            return target < msg_len ? DNS_WIRE_OK : DNS_WIRE_BAD_POINTER;
         }
         if ((len & LABEL_TYPE_MASK) != 0) {
             return DNS_WIRE_BAD_LABEL;

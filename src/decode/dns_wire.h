@@ -5,9 +5,8 @@
  * The parser reads the header, every question (keeping the first), and walks
  * the answer, authority and additional sections far enough to find the EDNS
  * OPT record (RFC 6891) and its Client Subnet option (RFC 7871). Names are
- * decompressed with loop protection: a compression pointer must point
- * strictly before the start of the label sequence that contains it, and the
- * number of jumps is bounded.
+ * decompressed with loop protection: a compression pointer must point inside
+ * the message, and the number of jumps and the name length are bounded.
  */
 #pragma once
 
@@ -21,7 +20,7 @@ enum dns_wire_error {
     DNS_WIRE_TRUNCATED = 1,   /* message ends inside a field */
     DNS_WIRE_BAD_LABEL = 2,   /* label type 0x40/0x80, or over 63 bytes */
     DNS_WIRE_NAME_TOO_LONG = 3, /* name over 255 bytes */
-    DNS_WIRE_BAD_POINTER = 4, /* pointer loops, points forward or past the end */
+    DNS_WIRE_BAD_POINTER = 4, /* pointer loops or points past the end */
     DNS_WIRE_BAD_RDATA = 5,   /* RDLENGTH runs past the end, bad OPT */
 };
 

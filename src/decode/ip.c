@@ -9,10 +9,15 @@
  * captured whole with such a length field is malformed. Checksums are not
  * verified: a capture on the sending host sees them before the NIC fills
  * them in.
+ *
+ * Fragments go to the reassembly table (ip_reassembly.c). The fragment that
+ * completes a datagram decodes it, so the message carries that frame's
+ * number and time, as tshark reports it.
  */
 #include <string.h>
 
 #include "decode/decode_internal.h"
+#include "decode/ip_reassembly.h"
 #include "util/cursor.h"
 
 #define IPV4_HEADER_MIN 20
@@ -82,17 +87,105 @@ static enum decode_skip udp_decode(struct decode_ctx *ctx, struct cursor *c)
     return decode_dns_message(ctx, DNS_TRANSPORT_UDP, c->pos, cursor_left(c));
 }
 
-static enum decode_skip transport_decode(struct decode_ctx *ctx, uint8_t protocol,
-                                         struct cursor *c)
+/* UDP that is not DNS may still carry a tunnel, found by its server port. */
+static enum decode_skip udp_tunnel_decode(struct decode_ctx *ctx, struct cursor *c)
 {
-    switch (protocol) {
-    case IP_PROTO_UDP:
-        return udp_decode(ctx, c);
-    case IP_PROTO_TCP:
-        return tcp_decode(ctx, c->pos, cursor_left(c));
-    default:
+    struct cursor header = *c;
+    uint16_t sport = cursor_u16(&header, 1);
+    uint16_t dport = cursor_u16(&header, 1);
+    uint16_t length = cursor_u16(&header, 1);
+    cursor_skip(&header, 2, 1); /* checksum */
+    if (header.err != 0 || length < UDP_HEADER_LEN) {
         return DECODE_SKIP_NOT_DNS;
     }
+    if ((size_t)(length - UDP_HEADER_LEN) < cursor_left(&header)) {
+        header.end = header.pos + (length - UDP_HEADER_LEN);
+    }
+
+    bool handled = false;
+    enum decode_skip ret = tunnel_udp_decode(ctx, sport, dport, header.pos, cursor_left(&header),
+                                             &handled);
+    return handled ? ret : DECODE_SKIP_NOT_DNS;
+}
+
+/*
+ * Decode the payload of the IP header just read. @p declared_len is the
+ * payload length the header gives, which exceeds what @p c holds when the
+ * snaplen cut the frame.
+ */
+static enum decode_skip transport_decode(struct decode_ctx *ctx, uint8_t protocol,
+                                         struct cursor *c, size_t declared_len)
+{
+    switch (protocol) {
+    case IP_PROTO_UDP: {
+        struct cursor start = *c;
+        enum decode_skip ret = udp_decode(ctx, c);
+        return ret == DECODE_SKIP_NOT_DNS ? udp_tunnel_decode(ctx, &start) : ret;
+    }
+    case IP_PROTO_TCP:
+        return tcp_decode(ctx, c->pos, cursor_left(c), declared_len);
+    default: {
+        bool handled = false;
+        enum decode_skip ret = tunnel_ip_decode(ctx, protocol, c->pos, cursor_left(c), &handled);
+        return handled ? ret : DECODE_SKIP_NOT_DNS;
+    }
+    }
+}
+
+/*
+ * Hand one fragment to the reassembly table. When it completes the
+ * datagram, decode the datagram's payload as protocol @p protocol (IPv4) or
+ * from the next header of its first fragment (IPv6, through @p ipv6_rest).
+ */
+static enum decode_skip fragment_add(struct decode_ctx *ctx, const struct frag_key *key,
+                                     const struct frag_piece *piece, size_t declared_len,
+                                     enum decode_skip (*rest)(struct decode_ctx *,
+                                                              const struct frag_datagram *,
+                                                              const struct frag_key *))
+{
+    /* A fragment cut by the snaplen would leave a hole that never fills. */
+    if (piece->len < declared_len) {
+        return DECODE_SKIP_TRUNCATED;
+    }
+
+    struct frag_datagram whole;
+    enum frag_result res = frag_table_add(ctx->frags, key, piece, ctx->pkt->ts_sec, &whole);
+    if (res != FRAG_COMPLETE) {
+        return DECODE_SKIP_FRAGMENT;
+    }
+    enum decode_skip ret = rest(ctx, &whole, key);
+    frag_table_release(ctx->frags, &whole);
+    return ret;
+}
+
+static enum decode_skip ipv4_reassembled(struct decode_ctx *ctx, const struct frag_datagram *d,
+                                         const struct frag_key *key)
+{
+    struct cursor c = cursor_init(d->data, d->len);
+    ctx->msg.src = key->src;
+    ctx->msg.dst = key->dst;
+    return transport_decode(ctx, key->protocol, &c, d->len);
+}
+
+static enum decode_skip ipv4_fragment(struct decode_ctx *ctx, struct cursor *c, uint16_t id,
+                                      uint16_t frag, uint8_t protocol, const uint8_t *src,
+                                      const uint8_t *dst, size_t declared_len)
+{
+    struct frag_key key;
+    memset(&key, 0, sizeof(key));
+    addr_set(&key.src, ADDR_FAMILY_IPV4, src, 4);
+    addr_set(&key.dst, ADDR_FAMILY_IPV4, dst, 4);
+    key.id = id;
+    key.protocol = protocol;
+
+    struct frag_piece piece = {
+        .offset = (uint32_t)(frag & IPV4_OFFSET_MASK) * 8,
+        .data = c->pos,
+        .len = cursor_left(c),
+        .more = (frag & IPV4_FLAG_MF) != 0,
+        .next_header = protocol,
+    };
+    return fragment_add(ctx, &key, &piece, declared_len, ipv4_reassembled);
 }
 
 static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
@@ -100,7 +193,7 @@ static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
     uint8_t version_ihl = cursor_u8(c, 1);
     cursor_skip(c, 1, 1); /* DSCP and ECN */
     uint16_t total_len = cursor_u16(c, 1);
-    cursor_skip(c, 2, 1); /* identification */
+    uint16_t id = cursor_u16(c, 1);
     uint16_t frag = cursor_u16(c, 1);
     cursor_skip(c, 1, 1); /* TTL */
     uint8_t protocol = cursor_u8(c, 1);
@@ -125,19 +218,20 @@ static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
         return ret;
     }
 
-    /* TODO: reassemble fragments. Until then a fragmented datagram is lost. */
+    size_t declared_len = total_len - header_len;
     if ((frag & (IPV4_FLAG_MF | IPV4_OFFSET_MASK)) != 0) {
-        return DECODE_SKIP_FRAGMENT;
+        return ipv4_fragment(ctx, c, id, frag, protocol, src, dst, declared_len);
     }
 
     addr_set(&ctx->msg.src, ADDR_FAMILY_IPV4, src, 4);
     addr_set(&ctx->msg.dst, ADDR_FAMILY_IPV4, dst, 4);
-    return transport_decode(ctx, protocol, c);
+    return transport_decode(ctx, protocol, c, declared_len);
 }
 
 /*
  * Skip the IPv6 extension headers in front of the upper-layer header and
- * store its protocol number in *next. Fragments stop the walk.
+ * store its protocol number in *next. A fragment header stops the walk with
+ * *next set to IPV6_NEXT_FRAGMENT.
  */
 static enum decode_skip ipv6_skip_extensions(const struct decode_ctx *ctx, struct cursor *c,
                                              uint8_t *next)
@@ -162,14 +256,74 @@ static enum decode_skip ipv6_skip_extensions(const struct decode_ctx *ctx, struc
             *next = following;
             break;
         }
-        case IPV6_NEXT_FRAGMENT:
-            /* TODO: reassemble fragments, as for IPv4. */
-            return DECODE_SKIP_FRAGMENT;
         default:
             return DECODE_OK;
         }
     }
     return DECODE_SKIP_MALFORMED;
+}
+
+/* Walk the extension headers at @p c, then decode the upper layer. */
+static enum decode_skip ipv6_upper_decode(struct decode_ctx *ctx, struct cursor *c, uint8_t next)
+{
+    enum decode_skip ret = ipv6_skip_extensions(ctx, c, &next);
+    if (ret != DECODE_OK) {
+        return ret;
+    }
+    if (next == IPV6_NEXT_FRAGMENT) {
+        return DECODE_SKIP_MALFORMED; /* a fragment header inside a reassembled payload */
+    }
+    return transport_decode(ctx, next, c, cursor_left(c));
+}
+
+static enum decode_skip ipv6_reassembled(struct decode_ctx *ctx, const struct frag_datagram *d,
+                                         const struct frag_key *key)
+{
+    struct cursor c = cursor_init(d->data, d->len);
+    ctx->msg.src = key->src;
+    ctx->msg.dst = key->dst;
+    return ipv6_upper_decode(ctx, &c, d->next_header);
+}
+
+/*
+ * Fragment header (RFC 8200 4.5): next header, reserved, offset and M flag,
+ * identification. An atomic fragment (offset 0, M clear, RFC 6946) is a
+ * whole datagram and is decoded at once.
+ */
+static enum decode_skip ipv6_fragment(struct decode_ctx *ctx, struct cursor *c,
+                                      const uint8_t *src, const uint8_t *dst, size_t declared_len)
+{
+    const uint8_t *start = c->pos;
+    uint8_t next = cursor_u8(c, 1);
+    cursor_skip(c, 1, 1); /* reserved */
+    uint16_t offset_flags = cursor_u16(c, 1);
+    uint32_t id = cursor_u32(c, 1);
+    if (c->err != 0) {
+        return decode_short(ctx);
+    }
+
+    addr_set(&ctx->msg.src, ADDR_FAMILY_IPV6, src, 16);
+    addr_set(&ctx->msg.dst, ADDR_FAMILY_IPV6, dst, 16);
+    if ((offset_flags & 0xfff9) == 0) {
+        return ipv6_upper_decode(ctx, c, next);
+    }
+
+    struct frag_key key;
+    memset(&key, 0, sizeof(key));
+    key.src = ctx->msg.src;
+    key.dst = ctx->msg.dst;
+    key.id = id;
+
+    struct frag_piece piece = {
+        .offset = offset_flags & 0xfff8,
+        .data = c->pos,
+        .len = cursor_left(c),
+        .more = (offset_flags & 1) != 0,
+        .next_header = next,
+    };
+    size_t header_used = (size_t)(c->pos - start);
+    size_t rest_declared = declared_len > header_used ? declared_len - header_used : 0;
+    return fragment_add(ctx, &key, &piece, rest_declared, ipv6_reassembled);
 }
 
 static enum decode_skip ipv6_decode(struct decode_ctx *ctx, struct cursor *c)
@@ -194,18 +348,32 @@ static enum decode_skip ipv6_decode(struct decode_ctx *ctx, struct cursor *c)
     if (ret != DECODE_OK) {
         return ret;
     }
+    const uint8_t *payload = c->pos;
     ret = ipv6_skip_extensions(ctx, c, &next);
     if (ret != DECODE_OK) {
         return ret;
     }
 
+    /* What the payload length promises beyond the extension headers. */
+    size_t used = (size_t)(c->pos - payload);
+    size_t declared_len = payload_len > used ? payload_len - used : 0;
+    if (next == IPV6_NEXT_FRAGMENT) {
+        return ipv6_fragment(ctx, c, src, dst, declared_len);
+    }
+
     addr_set(&ctx->msg.src, ADDR_FAMILY_IPV6, src, 16);
     addr_set(&ctx->msg.dst, ADDR_FAMILY_IPV6, dst, 16);
-    return transport_decode(ctx, next, c);
+    return transport_decode(ctx, next, c, declared_len);
 }
 
 enum decode_skip ip_decode(struct decode_ctx *ctx, const struct link_payload *net)
 {
+    if (ctx->depth > DECODE_TUNNEL_DEPTH_MAX) {
+        ctx->counters->tunnels_too_deep++;
+        return DECODE_SKIP_TUNNEL;
+    }
+    ctx->depth++;
+
     struct cursor c = cursor_init(net->data, net->len);
     if (net->ethertype == ETHERTYPE_IPV4) {
         return ipv4_decode(ctx, &c);

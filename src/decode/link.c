@@ -33,6 +33,11 @@
 #define BSD_AF_INET6_FREEBSD 28
 #define BSD_AF_INET6_DARWIN 30
 
+/* LINKTYPE_PKTAP as stored in capture files. Live macOS captures use
+ * DLT_USER2, which other link types share, so only 258 is read. */
+#define LINKTYPE_PKTAP 258
+#define PKTAP_HEADER_MIN 8
+
 #define SLL_HEADER_LEN 16
 #define SLL2_HEADER_LEN 20
 
@@ -72,10 +77,14 @@ static uint16_t pppoe_skip(struct cursor *c)
     }
 }
 
-/* Ethernet II: two MAC addresses, then an ethertype after any VLAN tags. */
-static enum decode_skip ethernet_decode(const struct packet *pkt, struct link_payload *out)
+/*
+ * Ethernet II: two MAC addresses, then an ethertype after any VLAN tags.
+ * @p snapped tells whether the capture cut the frame.
+ */
+static enum decode_skip ethernet_read(const uint8_t *data, size_t len, bool snapped,
+                                      struct link_payload *out)
 {
-    struct cursor c = cursor_init(pkt->data, pkt->caplen);
+    struct cursor c = cursor_init(data, len);
     cursor_skip(&c, 12, 1);
     uint16_t ethertype = cursor_u16(&c, 1);
 
@@ -92,9 +101,20 @@ static enum decode_skip ethernet_decode(const struct packet *pkt, struct link_pa
     }
 
     if (c.err != 0) {
-        return link_short(pkt);
+        return snapped ? DECODE_SKIP_TRUNCATED : DECODE_SKIP_MALFORMED;
     }
     return finish(&c, ethertype, out);
+}
+
+static enum decode_skip ethernet_decode(const struct packet *pkt, struct link_payload *out)
+{
+    return ethernet_read(pkt->data, pkt->caplen, pkt->caplen < pkt->wire_len, out);
+}
+
+enum decode_skip link_ethernet_decode(const struct decode_ctx *ctx, const uint8_t *data,
+                                      size_t len, struct link_payload *out)
+{
+    return ethernet_read(data, len, decode_snapped(ctx), out);
 }
 
 /* Linux cooked capture v1: the protocol is the last field of 16 bytes. */
@@ -173,6 +193,37 @@ static enum decode_skip raw_decode(const struct packet *pkt, struct link_payload
     }
 }
 
+/*
+ * Apple PKTAP: a header that starts with its own length and the link type
+ * of the frame after it, both 32-bit in little-endian order (the order of
+ * every host that writes PKTAP). The inner frame may not be PKTAP again.
+ */
+static enum decode_skip pktap_decode(const struct packet *pkt, struct link_payload *out)
+{
+    struct cursor c = cursor_init(pkt->data, pkt->caplen);
+    const uint8_t *h = cursor_bytes(&c, PKTAP_HEADER_MIN, 1);
+    if (h == NULL) {
+        return link_short(pkt);
+    }
+    uint32_t header_len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                          (uint32_t)h[3] << 24;
+    uint32_t next = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+                    (uint32_t)h[7] << 24;
+    if (header_len < PKTAP_HEADER_MIN || next == LINKTYPE_PKTAP) {
+        return DECODE_SKIP_MALFORMED;
+    }
+    if (header_len > pkt->caplen) {
+        return link_short(pkt);
+    }
+
+    struct packet inner = *pkt;
+    inner.link_type = (int)next;
+    inner.data = pkt->data + header_len;
+    inner.caplen = pkt->caplen - header_len;
+    inner.wire_len = pkt->wire_len > header_len ? pkt->wire_len - header_len : 0;
+    return link_decode(&inner, out);
+}
+
 enum decode_skip link_decode(const struct packet *pkt, struct link_payload *out)
 {
     switch (pkt->link_type) {
@@ -190,6 +241,8 @@ enum decode_skip link_decode(const struct packet *pkt, struct link_payload *out)
     case DLT_IPV4:
     case DLT_IPV6:
         return raw_decode(pkt, out);
+    case LINKTYPE_PKTAP:
+        return pktap_decode(pkt, out);
     default:
         return DECODE_SKIP_LINK_TYPE;
     }

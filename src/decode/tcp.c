@@ -1,62 +1,93 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tcp.c - DNS over TCP, one segment at a time.
+ * tcp.c - the TCP header: DNS streams and encrypted DNS handshakes.
  *
- * DNS over TCP frames every message with a 2-byte length (RFC 1035 4.2.2).
- * This reader handles segments that start at a length prefix and hold whole
- * messages, several of them if the sender packed them together. It does not
- * reassemble streams: a message split over segments, or a segment that
- * starts in the middle of one, is lost.
- *
- * TODO: follow streams by sequence number so that split messages and
- * segments after a lost one decode; tcp_decode() is the place to hook it.
+ * Segments to or from a DNS port go to the stream reassembly in
+ * tcp_stream.c, which cuts the length-prefixed messages out of each
+ * direction (RFC 1035 4.2.2). A SYN from a client to port 853 (DNS over
+ * TLS, RFC 7858) or to port 443 of a configured DNS over HTTPS server is
+ * reported as a message without a question, so that a client that only
+ * talks encrypted DNS is still seen; the content is never readable.
  */
+#include <string.h>
+
 #include "decode/decode_internal.h"
+#include "decode/tcp_stream.h"
 #include "util/cursor.h"
 
 #define TCP_HEADER_MIN 20
+#define TCP_PORT_DOT 853
+#define TCP_PORT_HTTPS 443
 
-/*
- * Emit each length-prefixed message in @p c. Returns DECODE_OK when at
- * least one was emitted, DECODE_SKIP_TRUNCATED when the segment ends inside
- * a message, else the reason the last message was skipped.
- */
-static enum decode_skip tcp_messages_decode(struct decode_ctx *ctx, struct cursor *c)
+static bool doh_server(const struct decoder_config *cfg, const struct addr *a)
 {
-    enum decode_skip last = DECODE_SKIP_NOT_DNS;
-    unsigned emitted_before = ctx->emitted;
-
-    while (cursor_left(c) > 0) {
-        uint16_t len = cursor_u16(c, 1);
-        const uint8_t *wire = cursor_bytes(c, len, 1);
-        if (c->err != 0) {
-            last = DECODE_SKIP_TRUNCATED;
-            break;
+    for (unsigned i = 0; i < cfg->doh_server_count && i < DECODER_DOH_SERVERS_MAX; i++) {
+        if (memcmp(&cfg->doh_servers[i], a, sizeof(*a)) == 0) {
+            return true;
         }
-        last = decode_dns_message(ctx, DNS_TRANSPORT_TCP, wire, len);
     }
-
-    return ctx->emitted > emitted_before ? DECODE_OK : last;
+    return false;
 }
 
-enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len)
+/*
+ * The transport of an encrypted DNS connection that a client opens with
+ * this segment, or DNS_TRANSPORT_UDP when it opens none.
+ */
+static uint8_t handshake_transport(const struct decode_ctx *ctx, uint8_t flags, uint16_t dport)
+{
+    if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
+        return DNS_TRANSPORT_UDP;
+    }
+    if (dport == TCP_PORT_DOT) {
+        return DNS_TRANSPORT_DOT;
+    }
+    if (dport == TCP_PORT_HTTPS && doh_server(ctx->cfg, &ctx->msg.dst)) {
+        return DNS_TRANSPORT_DOH;
+    }
+    return DNS_TRANSPORT_UDP;
+}
+
+/* Emit the handshake as a message with an empty header and no question. */
+static enum decode_skip handshake_emit(struct decode_ctx *ctx, uint8_t transport)
+{
+    if (transport == DNS_TRANSPORT_DOT) {
+        ctx->counters->dot_handshakes++;
+    } else {
+        ctx->counters->doh_handshakes++;
+    }
+    ctx->msg.transport = transport;
+    ctx->emit(ctx->emit_arg, &ctx->msg);
+    ctx->emitted++;
+    return DECODE_OK;
+}
+
+enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len,
+                            size_t declared_len)
 {
     struct cursor c = cursor_init(data, len);
     uint16_t sport = cursor_u16(&c, 1);
     uint16_t dport = cursor_u16(&c, 1);
-    cursor_skip(&c, 8, 1); /* sequence and acknowledgment numbers */
+    uint32_t seq = cursor_u32(&c, 1);
+    cursor_skip(&c, 4, 1); /* acknowledgment number */
     uint8_t data_offset = cursor_u8(&c, 1) >> 4;
+    uint8_t flags = cursor_u8(&c, 1);
     if (c.err != 0) {
         return decode_short(ctx);
     }
 
+    ctx->msg.sport = sport;
+    ctx->msg.dport = dport;
+    uint8_t handshake = handshake_transport(ctx, flags, dport);
+    if (handshake != DNS_TRANSPORT_UDP) {
+        return handshake_emit(ctx, handshake);
+    }
     if (!decoder_config_has_port(ctx->cfg, sport) && !decoder_config_has_port(ctx->cfg, dport)) {
         return DECODE_SKIP_NOT_DNS;
     }
 
     /* The data offset counts 32-bit words and covers the options. */
     size_t header_len = (size_t)data_offset * 4;
-    if (header_len < TCP_HEADER_MIN) {
+    if (header_len < TCP_HEADER_MIN || header_len > declared_len) {
         return DECODE_SKIP_MALFORMED;
     }
     c = cursor_init(data, len);
@@ -65,12 +96,12 @@ enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t 
         return decode_short(ctx);
     }
 
-    /* Handshakes, acknowledgments and FINs carry no data. */
-    if (cursor_left(&c) == 0) {
-        return DECODE_SKIP_NOT_DNS;
-    }
-
-    ctx->msg.sport = sport;
-    ctx->msg.dport = dport;
-    return tcp_messages_decode(ctx, &c);
+    struct tcp_segment seg = {
+        .seq = seq,
+        .flags = flags,
+        .data = c.pos,
+        .len = cursor_left(&c),
+        .declared_len = declared_len - header_len,
+    };
+    return tcp_stream_segment(ctx, &seg);
 }

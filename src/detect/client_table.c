@@ -26,10 +26,21 @@ static uint64_t key_hash(const struct client_table *t, uint32_t scope, const str
     return hash_bytes_seeded(&k, sizeof(k), t->seed);
 }
 
+/* Two 8-byte compares: cheaper than a memcmp() call on the lookup path. */
+static bool same_16_bytes(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 static bool entry_matches(const struct client_entry *e, uint32_t scope, const struct prefix *key)
 {
     return e->scope == scope && e->family == key->addr.family && e->prefix_len == key->len &&
-           memcmp(e->addr, key->addr.bytes, 16) == 0;
+           same_16_bytes(e->addr, key->addr.bytes);
 }
 
 static uint64_t round_up_pow2(uint64_t n)
@@ -158,4 +169,33 @@ void client_entry_prefix(const struct client_entry *e, struct prefix *out)
     memcpy(out->addr.bytes, e->addr, 16);
     out->addr.family = e->family;
     out->len = e->prefix_len;
+}
+
+/*
+ * Lower is a better victim: storm clients first (most are spoofed and never
+ * return), then the least recently seen.
+ */
+static uint64_t victim_rank(const struct client_entry *e)
+{
+    uint64_t storm = (e->flags & CLIENT_STORM) ? 0 : 1;
+    return storm << 32 | e->last_seen;
+}
+
+struct client_entry *client_table_pick_victim(const struct client_table *t, uint32_t scope,
+                                              const struct prefix *key)
+{
+    struct client_entry *best = NULL;
+    uint64_t i = key_hash(t, scope, key) & t->mask;
+    unsigned seen = 0;
+    for (uint64_t n = 0; n <= t->mask && seen < CLIENT_TABLE_VICTIM_WINDOW; n++) {
+        struct client_entry *e = &t->slots[(i + n) & t->mask];
+        if (e->scope == 0) {
+            continue;
+        }
+        seen++;
+        if (best == NULL || victim_rank(e) < victim_rank(best)) {
+            best = e;
+        }
+    }
+    return best;
 }

@@ -8,8 +8,9 @@
  * and 85 bytes (64 on average over the growth cycle). Deletion shifts later
  * entries back, so no tombstones slow lookups down.
  *
- * Bound: at most max_count entries. Insertion into a full table fails and
- * the caller counts it. Single-threaded: one detector owns one table.
+ * Bound: at most max_count entries. Insertion into a full table fails; the
+ * caller then removes the entry client_table_pick_victim() names and tries
+ * again. Single-threaded: one detector owns one table.
  */
 #pragma once
 
@@ -22,6 +23,10 @@
 #define CLIENT_DIRTY 0x01    /* last_seen or queries changed since the last flush */
 #define CLIENT_SEEN_RUN 0x02 /* queried during this run */
 #define CLIENT_LEARNED 0x04  /* recorded during a learning period */
+#define CLIENT_STORM 0x08    /* first seen during an alert storm, not confirmed */
+
+/* Occupied slots client_table_pick_victim() compares. */
+#define CLIENT_TABLE_VICTIM_WINDOW 32
 
 struct client_entry {
     uint8_t addr[16];          /* client prefix, host bits zero */
@@ -62,3 +67,12 @@ void client_table_remove(struct client_table *t, struct client_entry *e);
 
 /* Fill @p out with the key prefix of @p e. */
 void client_entry_prefix(const struct client_entry *e, struct prefix *out);
+
+/*
+ * Name the entry to evict so that (@p scope, @p key) fits: among the first
+ * CLIENT_TABLE_VICTIM_WINDOW occupied slots from the key's home slot, a
+ * storm client if any, else the least recently seen. The key's hash makes
+ * the window start at a random place. Returns NULL only for an empty table.
+ */
+struct client_entry *client_table_pick_victim(const struct client_table *t, uint32_t scope,
+                                              const struct prefix *key);

@@ -11,13 +11,15 @@
 #include "detect/networks.h"
 #include "detect/pending.h"
 #include "detect/scope.h"
+#include "detect/storm.h"
+#include "enrich/enrichment.h"
 #include "output/alert.h"
 #include "util/error.h"
 
 #define NS_PER_SEC 1000000000LL
 
 /* Alerts waiting for responses at once; see pending.h for what happens past it. */
-#define PENDING_CAPACITY 16384
+#define PENDING_CAPACITY DETECTOR_PENDING_MAX
 
 struct detector {
     const struct config *cfg;
@@ -26,8 +28,11 @@ struct detector {
     struct scope_registry scopes;
     struct client_table clients;
     struct pending_queue pending;
+    struct storm storm;
+    struct enrichment *enrichment; /* NULL = no enrichment or allow rules */
 
     int64_t now_ns;          /* latest capture time seen */
+    int64_t storm_sec;       /* detector time of the last storm tick */
     int64_t next_flush_sec;  /* capture time of the next last-seen flush */
     const char *const *input_names;
     size_t input_count;
@@ -37,6 +42,8 @@ struct detector {
 };
 
 static void release_alert(void *ctx, struct pending_alert *a);
+static int submit_storm_row(void *ctx, uint32_t scope, const struct store_client *row,
+                            const struct storm_report *report);
 
 int detector_create(const struct config *cfg, struct store *st, struct detector **out)
 {
@@ -51,6 +58,7 @@ int detector_create(const struct config *cfg, struct store *st, struct detector 
         det->dns_ports[cfg->dns_ports[i] / 8] |= (uint8_t)(1u << (cfg->dns_ports[i] % 8));
     }
     det->next_flush_sec = INT64_MIN;
+    storm_init(&det->storm, cfg->storm_threshold, cfg->storm_interval_s, submit_storm_row, det);
 
     int ret = scope_registry_init(&det->scopes, cfg->scope, cfg->site_name);
     if (ret == 0) {
@@ -73,9 +81,15 @@ void detector_destroy(struct detector *det)
         return;
     }
     pending_free(&det->pending);
+    storm_free(&det->storm);
     client_table_free(&det->clients);
     scope_registry_free(&det->scopes);
     free(det);
+}
+
+void detector_set_enrichment(struct detector *det, struct enrichment *en)
+{
+    det->enrichment = en;
 }
 
 void detector_set_inputs(struct detector *det, const char *const *names, size_t count)
@@ -123,6 +137,9 @@ static int load_row(void *ctx, const struct store_client *row)
     e->last_seen = (uint32_t)row->last_seen;
     if (row->flags & STORE_CLIENT_LEARNED) {
         e->flags |= CLIENT_LEARNED;
+    }
+    if (row->flags & STORE_CLIENT_STORM) {
+        e->flags |= CLIENT_STORM;
     }
     det->stats.clients_loaded++;
     return 0;
@@ -195,6 +212,18 @@ static void release_alert(void *ctx, struct pending_alert *a)
         .input_name = input_name(det, &a->query),
         .baseline_size = a->baseline_size,
     };
+
+    /* An allow rule on the client's reverse name records the row without the alert. */
+    struct alert_enrichment enrichment;
+    if (det->enrichment != NULL) {
+        if (!enrichment_fill(det->enrichment, &a->query, &enrichment)) {
+            det->stats.clients_new--; /* counted when the alert was queued */
+            det->stats.clients_suppressed++;
+            note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+            return;
+        }
+        alert.enrichment = &enrichment;
+    }
     char json[ALERT_JSON_MAX];
     size_t len = alert_json_format(&alert, json, sizeof(json));
     if (len == 0) {
@@ -202,6 +231,49 @@ static void release_alert(void *ctx, struct pending_alert *a)
         return;
     }
     note_store_error(det, det->store->ops->submit_new(det->store, &row, json, len));
+}
+
+/* Called by storm control with each storm row and, once per interval, its alert. */
+static int submit_storm_row(void *ctx, uint32_t scope, const struct store_client *row,
+                            const struct storm_report *report)
+{
+    struct detector *det = ctx;
+    if (report == NULL) {
+        return det->store->ops->submit_new(det->store, row, NULL, 0);
+    }
+
+    char json[ALERT_JSON_MAX];
+    const char *key = scope_registry_get(&det->scopes, scope)->key;
+    size_t len = storm_report_json(report, scope_mode_name(det->cfg->scope), key,
+                                   det->cfg->scope == SCOPE_SERVER, json, sizeof(json));
+    if (len == 0) {
+        note_store_error(det, det->store->ops->submit_new(det->store, row, NULL, 0));
+        return DF_EOUTPUT;
+    }
+    det->stats.storm_alerts++;
+    return det->store->ops->submit_new(det->store, row, json, len);
+}
+
+void detector_set_storm_events(struct detector *det, storm_event_fn fn, void *ctx)
+{
+    det->storm.event = fn;
+    det->storm.event_ctx = ctx;
+}
+
+const char *detector_scope_key(struct detector *det, uint32_t scope_id)
+{
+    return scope_registry_get(&det->scopes, scope_id)->key;
+}
+
+void detector_reconfigure(struct detector *det, const struct config *cfg)
+{
+    det->cfg = cfg;
+    storm_configure(&det->storm, cfg->storm_threshold, cfg->storm_interval_s);
+}
+
+size_t detector_client_count(const struct detector *det)
+{
+    return det->clients.count;
 }
 
 /* ---- per query -------------------------------------------------------- */
@@ -259,6 +331,17 @@ static void touch_known(struct detector *det, struct client_entry *e, int64_t no
     e->flags |= CLIENT_DIRTY;
 }
 
+/* A new client during its scope's storm: a flagged row and an aggregated alert. */
+static void record_storm(struct detector *det, uint32_t scope_id, const struct prefix *key,
+                         struct client_entry *e, const struct dns_message *m)
+{
+    struct store_client row;
+    e->flags |= CLIENT_STORM;
+    det->stats.clients_storm++;
+    fill_row(det, scope_id, key, m, STORE_CLIENT_STORM, &row);
+    note_store_error(det, storm_record(&det->storm, scope_id, &row, key));
+}
+
 static void record_new(struct detector *det, uint32_t scope_id, const struct scope *s,
                        const struct prefix *key, struct client_entry *e,
                        const struct dns_message *m)
@@ -277,6 +360,20 @@ static void record_new(struct detector *det, uint32_t scope_id, const struct sco
         return;
     }
 
+    /* A client that an allow rule matches is recorded without an alert. */
+    if (det->enrichment != NULL && enrichment_suppress_new(det->enrichment, m)) {
+        struct store_client row;
+        det->stats.clients_suppressed++;
+        fill_row(det, scope_id, key, m, 0, &row);
+        note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+        return;
+    }
+
+    if (storm_note_new(&det->storm, scope_id, m->ts_sec)) {
+        record_storm(det, scope_id, key, e, m);
+        return;
+    }
+
     det->stats.clients_new++;
     struct pending_alert *a = pending_reserve(&det->pending);
     a->query = *m;
@@ -292,10 +389,47 @@ static bool is_dns_port(const struct detector *det, uint16_t port)
     return (det->dns_ports[port / 8] >> (port % 8)) & 1;
 }
 
+/* Queue the last-seen update gathered in @p e. */
+static void submit_entry_seen(struct detector *det, struct client_entry *e)
+{
+    struct prefix key;
+    char client[STORE_KEY_MAX];
+    client_entry_prefix(e, &key);
+    prefix_format(&key, client, sizeof(client));
+    const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
+    note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
+                                                       e->last_seen, e->unflushed));
+    e->unflushed = 0;
+    e->flags &= (uint8_t)~CLIENT_DIRTY;
+}
+
+/*
+ * Make room in a full table by evicting one client. The victim's row stays
+ * in the store, so it is only forgotten in memory. There is no store lookup
+ * on a miss (a flood of spoofed sources would turn into a flood of disk
+ * reads), so an evicted client that queries again alerts again, and its row
+ * is rewritten with the new first_seen; clients_evicted counts evictions.
+ */
+static struct client_entry *evict_and_insert(struct detector *det, uint32_t scope_id,
+                                             const struct prefix *key)
+{
+    struct client_entry *victim = client_table_pick_victim(&det->clients, scope_id, key);
+    if (victim == NULL) {
+        return NULL;
+    }
+    if (victim->flags & CLIENT_DIRTY) {
+        submit_entry_seen(det, victim);
+    }
+    client_table_remove(&det->clients, victim);
+    det->stats.clients_evicted++;
+    return client_table_insert(&det->clients, scope_id, key);
+}
+
 static void process_query(struct detector *det, const struct dns_message *m)
 {
     det->stats.queries++;
-    if (!is_dns_port(det, m->dport)) {
+    /* A query the server itself reported (dnstap) is to a DNS server on any port. */
+    if (!is_dns_port(det, m->dport) && !m->observer.server_reported) {
         det->stats.queries_not_to_server++;
         return;
     }
@@ -314,15 +448,20 @@ static void process_query(struct detector *det, const struct dns_message *m)
     scope_client_prefix(det->cfg, &m->src, &key);
     struct client_entry *e = client_table_find(&det->clients, scope_id, &key);
     if (e != NULL && !is_expired(det, e, m->ts_sec)) {
-        touch_known(det, e, m->ts_sec);
-        return;
-    }
-    if (e != NULL) {
+        /* A storm client that returns after the storm is confirmed: see storm.h. */
+        if (!(e->flags & CLIENT_STORM) || storm_active(&det->storm, scope_id)) {
+            touch_known(det, e, m->ts_sec);
+            return;
+        }
+        det->stats.storm_confirmed++;
+    } else if (e != NULL) {
         det->stats.clients_expired++;
     } else {
         e = client_table_insert(&det->clients, scope_id, &key);
         if (e == NULL) {
-            /* TODO: evict instead of dropping once storm control exists. */
+            e = evict_and_insert(det, scope_id, &key);
+        }
+        if (e == NULL) {
             det->stats.table_full++;
             return;
         }
@@ -342,15 +481,7 @@ static void flush_seen(struct detector *det, int64_t now)
             continue;
         }
         if (e->flags & CLIENT_DIRTY) {
-            struct prefix key;
-            char client[STORE_KEY_MAX];
-            client_entry_prefix(e, &key);
-            prefix_format(&key, client, sizeof(client));
-            const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
-            note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
-                                                               e->last_seen, e->unflushed));
-            e->unflushed = 0;
-            e->flags &= (uint8_t)~CLIENT_DIRTY;
+            submit_entry_seen(det, e);
         }
         if (is_expired(det, e, now)) {
             /* The entry that shifts into this slot still needs a visit. */
@@ -370,6 +501,10 @@ void detector_advance(struct detector *det, int64_t now_ns)
     pending_expire(&det->pending, now_ns);
 
     int64_t now = now_ns / NS_PER_SEC;
+    if (now != det->storm_sec) {
+        det->storm_sec = now;
+        note_store_error(det, storm_tick(&det->storm, now));
+    }
     if (det->next_flush_sec == INT64_MIN) {
         det->next_flush_sec = now + det->cfg->flush_interval_s;
     } else if (now >= det->next_flush_sec) {
@@ -393,6 +528,7 @@ void detector_message(struct detector *det, const struct dns_message *msg)
 
 int detector_finish(struct detector *det)
 {
+    note_store_error(det, storm_flush(&det->storm, det->now_ns / NS_PER_SEC));
     pending_flush(&det->pending);
     det->stats.pending_evicted = det->pending.evicted;
 

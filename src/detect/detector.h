@@ -22,7 +22,11 @@
 
 #include "daemon/config.h"
 #include "decode/dns_message.h"
+#include "detect/storm.h"
 #include "store/store.h"
+
+/* Alerts waiting for responses at once, per detector. */
+#define DETECTOR_PENDING_MAX 16384
 
 struct detector_stats {
     uint64_t queries;
@@ -33,12 +37,17 @@ struct detector_stats {
     uint64_t clients_seen;         /* external (scope, client) pairs that queried */
     uint64_t clients_learned;      /* new pairs recorded without an alert */
     uint64_t clients_new;          /* new pairs that raised an alert */
+    uint64_t clients_suppressed;   /* new pairs recorded without an alert by allow rules */
     uint64_t clients_expired;      /* pairs forgotten after the expiry */
     uint64_t clients_loaded;       /* pairs loaded from the store at start */
     uint64_t table_full;           /* new pairs dropped: client table at max-clients */
     uint64_t scope_full;           /* queries dropped: too many scopes */
     uint64_t pending_evicted;      /* alerts sent early: pending queue full */
     uint64_t store_errors;         /* submissions the store rejected */
+    uint64_t clients_evicted;      /* pairs forgotten in memory to make room */
+    uint64_t clients_storm;        /* new pairs recorded during a storm, no single alert */
+    uint64_t storm_confirmed;      /* storm pairs that returned after their storm */
+    uint64_t storm_alerts;         /* aggregated storm alerts submitted */
 };
 
 struct detector;
@@ -52,6 +61,13 @@ int detector_load(struct detector *det);
 
 /* Name the inputs, indexed by dns_origin.input_index, for the alerts. */
 void detector_set_inputs(struct detector *det, const char *const *names, size_t count);
+
+/*
+ * Consult @p en (owned by the caller, may be NULL) for allow rules when a
+ * client is new, and for the enrichment fields of each alert.
+ */
+struct enrichment;
+void detector_set_enrichment(struct detector *det, struct enrichment *en);
 
 /* Process one decoded message. */
 void detector_message(struct detector *det, const struct dns_message *msg);
@@ -71,3 +87,19 @@ void detector_advance(struct detector *det, int64_t now_ns);
 int detector_finish(struct detector *det);
 
 const struct detector_stats *detector_stats(const struct detector *det);
+
+/* Call @p fn (on the detector's thread) when a scope's storm begins or ends. */
+void detector_set_storm_events(struct detector *det, storm_event_fn fn, void *ctx);
+
+/* Text key of scope @p scope_id ("192.0.2.1", or the site name). */
+const char *detector_scope_key(struct detector *det, uint32_t scope_id);
+
+/*
+ * Switch to @p cfg after a reload. Only settings that may change while
+ * running are read again (learning period, expiry, response wait, flush
+ * interval, storm threshold and interval); @p cfg must stay valid.
+ */
+void detector_reconfigure(struct detector *det, const struct config *cfg);
+
+/* Clients in the in-memory table now. */
+size_t detector_client_count(const struct detector *det);

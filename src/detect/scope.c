@@ -80,7 +80,15 @@ uint32_t scope_registry_lookup(struct scope_registry *reg, const struct addr *se
         }
         return 1;
     }
-    return lookup_server(reg, server, created);
+    if (reg->last_id != 0 && memcmp(&reg->last_server, server, sizeof(*server)) == 0) {
+        return reg->last_id;
+    }
+    uint32_t id = lookup_server(reg, server, created);
+    if (id != 0) {
+        reg->last_server = *server;
+        reg->last_id = id;
+    }
+    return id;
 }
 
 uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key)

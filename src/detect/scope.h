@@ -35,6 +35,9 @@ struct scope_registry {
     uint32_t *index;           /* open addressing: scope id, 0 when empty */
     uint32_t index_mask;
     char site_name[STORE_KEY_MAX];
+    /* Most queries go to a few servers: the last one found skips the hash. */
+    struct addr last_server;
+    uint32_t last_id;
 };
 
 int scope_registry_init(struct scope_registry *reg, enum scope_mode mode, const char *site_name);

@@ -10,6 +10,8 @@
 
 #include "decode/dns_message.h"
 
+struct alert_enrichment;
+
 #define ALERT_RULE_NAME "New External Client DNS"
 #define ALERT_RULE_ID "dnsfirst-new-external-client"
 
@@ -27,6 +29,9 @@ struct alert {
     const char *client_key;  /* client prefix, "203.0.113.7/32" */
     const char *input_name;  /* capture file or interface, NULL if none */
     uint64_t baseline_size;  /* clients in the baseline after this one */
+
+    /* Intel, GeoIP, PTR and business-hours fields (enrich/enrichment.h); NULL = none. */
+    const struct alert_enrichment *enrichment;
 };
 
 /* Size that always holds one alert or message line. */

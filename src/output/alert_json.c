@@ -8,6 +8,7 @@
 #include "output/alert.h"
 
 #include "decode/dns_text.h"
+#include "enrich/enrichment.h"
 #include "output/ecs_fields.h"
 
 static void write_event(struct json_writer *w)
@@ -65,12 +66,29 @@ static void write_dnsfirst(struct json_writer *w, const struct alert *a)
     json_writer_member_bool(w, "response_seen", a->response_seen);
     ecs_write_input(w, a->input_name, a->query);
     json_writer_member_uint(w, "baseline_size", a->baseline_size);
+    enrich_json_write_dnsfirst(w, a->enrichment);
 
     const struct dns_edns *edns = &a->query->edns;
     if (edns->present && edns->has_client_subnet) {
         char subnet[ADDR_TEXT_MAX];
         prefix_format(&edns->client_subnet, subnet, sizeof(subnet));
         json_writer_member_string(w, "client_subnet", subnet);
+    }
+    json_writer_object_end(w);
+}
+
+/* observer: the DNS server that reported the query through dnstap (ECS observer.*). */
+static void write_observer(struct json_writer *w, const struct dns_observer *o)
+{
+    if (o->name == NULL && o->version == NULL) {
+        return;
+    }
+    json_writer_member_object_begin(w, "observer");
+    if (o->name != NULL) {
+        json_writer_member_string(w, "name", o->name);
+    }
+    if (o->version != NULL) {
+        json_writer_member_string(w, "version", o->version);
     }
     json_writer_object_end(w);
 }
@@ -83,7 +101,13 @@ size_t alert_json_format(const struct alert *a, char *buf, size_t size)
     json_writer_object_begin(&w);
     ecs_write_timestamp(&w, a->query->ts_sec, a->query->ts_nsec);
     write_event(&w);
-    ecs_write_endpoints(&w, a->query);
+    if (a->enrichment != NULL) {
+        enrich_json_write_endpoints(&w, a->query, a->enrichment);
+        enrich_json_write_threat(&w, a->enrichment);
+    } else {
+        ecs_write_endpoints(&w, a->query);
+    }
+    write_observer(&w, &a->query->observer);
     write_dns(&w, a);
     write_dnsfirst(&w, a);
     json_writer_object_end(&w);

@@ -46,15 +46,38 @@ static void write_endpoint(struct json_writer *w, const char *key, const struct 
     json_writer_object_end(w);
 }
 
+/*
+ * network.transport: the DNS transport, as precise as the input knows it.
+ * ECS means the IP protocol here, which "udp" and "tcp" are; the encrypted
+ * transports that a dnstap server reports keep their own names ("dot",
+ * "doh", "dnscrypt", "doq") because the IP protocol alone would hide them.
+ */
+static const char *transport_name(uint8_t transport)
+{
+    switch (transport) {
+    case DNS_TRANSPORT_TCP:
+        return "tcp";
+    case DNS_TRANSPORT_DOT:
+        return "dot";
+    case DNS_TRANSPORT_DOH:
+        return "doh";
+    case DNS_TRANSPORT_DNSCRYPT_UDP:
+    case DNS_TRANSPORT_DNSCRYPT_TCP:
+        return "dnscrypt";
+    case DNS_TRANSPORT_DOQ:
+        return "doq";
+    default:
+        return "udp";
+    }
+}
+
 void ecs_write_endpoints(struct json_writer *w, const struct dns_message *m)
 {
     write_endpoint(w, "source", &m->src, m->sport);
     write_endpoint(w, "destination", &m->dst, m->dport);
 
-    /* DNS over TLS and over HTTPS run on TCP. */
     json_writer_member_object_begin(w, "network");
-    json_writer_member_string(w, "transport",
-                              m->transport == DNS_TRANSPORT_UDP ? "udp" : "tcp");
+    json_writer_member_string(w, "transport", transport_name(m->transport));
     if (m->src.family == ADDR_FAMILY_IPV4) {
         json_writer_member_string(w, "type", "ipv4");
     } else if (m->src.family == ADDR_FAMILY_IPV6) {

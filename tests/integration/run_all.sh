@@ -5,7 +5,8 @@
 set -u
 
 DIR=$(cd "$(dirname "$0")" && pwd)
-TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode)
+TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode live_capture live_replay enrichment)
+TESTS+=(dnstap_unbound dnstap_knot dnstap_bind dnstap_restart dnstap_garbage dnstap_file)
 
 passed=0
 failed=0

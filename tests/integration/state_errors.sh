@@ -86,15 +86,15 @@ else
     case_fail "read-only: could not create a valid state: $(head -c 600 "$TMP/ro-setup.err")"
 fi
 
-# 4. A state in use. The first run reads its capture from a FIFO that this
-# script holds open, so it keeps the state open until the FIFO is closed.
+# 4. A state in use. The first run reads its capture from standard input, a
+# FIFO that this script holds open, so it keeps the state open until the FIFO
+# is closed. Opening the FIFO read-write first never blocks.
 mkfifo "$TMP/feed.pcap"
-LOCKED=$TMP/locked.db
-"$DNSFIRST" run -r "$TMP/feed.pcap" --learning-period 0 --state "$LOCKED" \
-    >"$TMP/holder.out" 2>"$TMP/holder.err" &
-holder=$!
-# Read-write: opening a FIFO this way never blocks, even if the run has died.
 exec 3<>"$TMP/feed.pcap"
+LOCKED=$TMP/locked.db
+"$DNSFIRST" run -r - --learning-period 0 --state "$LOCKED" \
+    <"$TMP/feed.pcap" >"$TMP/holder.out" 2>"$TMP/holder.err" &
+holder=$!
 head -c 24 "$SAMPLE" >&3   # the pcap file header only: the reader waits for a packet
 for _ in $(seq 1 100); do
     [ -e "$LOCKED" ] && break

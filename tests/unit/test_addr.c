@@ -120,6 +120,26 @@ static void test_networks_default_internal(void **state)
     }
 }
 
+static void test_networks_short_prefixes(void **state)
+{
+    (void)state;
+    struct prefix prefixes[2];
+    assert_int_equal(prefix_parse("128.0.0.0/1", &prefixes[0]), 0);
+    assert_int_equal(prefix_parse("::/0", &prefixes[1]), 0);
+    struct networks n;
+    networks_init(&n, prefixes, 2);
+
+    struct addr a;
+    assert_int_equal(addr_parse("200.1.2.3", &a), 0);
+    assert_true(networks_contains(&n, &a));
+    assert_int_equal(addr_parse("127.255.255.255", &a), 0);
+    assert_false(networks_contains(&n, &a));
+    assert_int_equal(addr_parse("2001:db8::1", &a), 0);
+    assert_true(networks_contains(&n, &a));
+    assert_int_equal(addr_parse("ff02::1", &a), 0);
+    assert_true(networks_contains(&n, &a));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_prefix_contains_edges),
         cmocka_unit_test(test_addr_mask_ipv6_64),
         cmocka_unit_test(test_networks_default_internal),
+        cmocka_unit_test(test_networks_short_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
