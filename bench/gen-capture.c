@@ -360,7 +360,7 @@ static void client_v4(const struct generator *g, uint64_t index, bool internal,
 }
 
 /*
- * IPv6 address of client @p index: the /64 holds a permutation of the index,
+ * IPv6 address of client @p index: the /64 contains a permutation of the index,
  * so it is distinct per client; the interface identifier is stable unless
  * @p iid_random is nonzero (a privacy address).
  */
@@ -425,7 +425,10 @@ static struct client_class client_classify(const struct generator *g, uint64_t i
 static int servers_init(struct generator *g)
 {
     unsigned total = g->opt.servers;
-    unsigned v6 = total >= 2 ? (total / 3 > 0 ? total / 3 : 1) : 0;
+    unsigned v6 = total / 3;
+    if (v6 == 0 && total >= 2) {
+        v6 = 1;
+    }
     unsigned v4 = total - v6;
 
     if (v6 == 0 && g->opt.ipv6_share > 0) {
@@ -571,7 +574,7 @@ static size_t put_tunnel_name(struct generator *g, struct question *q)
     return off;
 }
 
-/* Query types by share in per mille; PTR comes with reverse names. */
+/* Query types by share in per mille. PTR comes only with reverse names. */
 static const uint16_t qtype_table[][2] = {
     { DNS_TYPE_A, 560 },   { DNS_TYPE_AAAA, 250 }, { DNS_TYPE_HTTPS, 60 },
     { DNS_TYPE_TXT, 50 },  { DNS_TYPE_MX, 40 },    { DNS_TYPE_NS, 20 },
@@ -637,7 +640,7 @@ static size_t put_opt(uint8_t *p, uint16_t udp_size, bool dnssec_ok)
     return 11;
 }
 
-/* Resource record header with a pointer owner; returns the rdata offset. */
+/* Write a resource record header with a pointer owner. Returns the rdata offset. */
 static size_t put_rr_header(uint8_t *p, uint16_t owner, uint16_t type, uint32_t ttl)
 {
     put_be16(p, owner);
@@ -708,7 +711,7 @@ static size_t put_address_answers(uint8_t *p, size_t msg_off, uint16_t qtype,
     return off;
 }
 
-/* Answers for the other query types: one or two typical records. */
+/* The answer for the other query types: one typical record. */
 static size_t put_other_answers(uint8_t *p, uint16_t qtype, uint32_t seed,
                                 uint16_t *count)
 {

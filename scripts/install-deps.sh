@@ -10,6 +10,7 @@ PACKAGES=(
     sqlite3 python3 jq tcpdump
     libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev
     libmaxminddb-dev libpsl-dev publicsuffix tzdata knot knot-dnsutils
+    clang libclang-rt-14-dev libldns-dev
 )
 # Only for scripts/make-sample-capture.sh, which regenerates the shipped capture.
 if [ "${WITH_CAPTURE_TOOLS:-0}" = 1 ]; then

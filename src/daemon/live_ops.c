@@ -41,7 +41,7 @@ static uint64_t fixed_bytes(const struct live *lv)
 /*
  * Split what memory-limit leaves after the fixed parts: a quarter to the
  * store's write queue, the rest to the client tables. A table of capacity
- * C (a power of two) holds at most 5/8 C clients, below the 3/4 load that
+ * C (a power of two) takes at most 5/8 C clients, below the 3/4 load that
  * would make it grow past C.
  */
 int live_apply_memory_limit(struct live *lv)

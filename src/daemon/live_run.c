@@ -176,7 +176,7 @@ static void route_message(struct capture *cap, const struct dns_message *m)
     struct msg_queue *q = &lv->shards[shard_of(lv, m)].queues[cap->index];
     const struct timespec nap = { .tv_nsec = LIVE_FULL_SLEEP_NS };
 
-    /* A full queue holds the capture thread back; the kernel ring absorbs it. */
+    /* A full queue blocks the capture thread, and the kernel ring buffers meanwhile. */
     while (!queue_push(q, m)) {
         cap->queue_waits++;
         if (atomic_load(&lv->stopping)) {

@@ -102,11 +102,6 @@ static bool block_test(const struct frag_slot *s, uint32_t block)
     return (s->bitmap[block / 64] >> (block % 64)) & 1;
 }
 
-static void block_set(struct frag_slot *s, uint32_t block)
-{
-    s->bitmap[block / 64] |= UINT64_C(1) << (block % 64);
-}
-
 /* Forget the datagram in @p s and take its fragments off the levels. */
 static void slot_free(struct frag_table *t, struct frag_slot *s)
 {
@@ -195,6 +190,10 @@ static bool overlap_conflicts(const struct frag_slot *s, const struct frag_piece
                               uint32_t end)
 {
     for (uint32_t block = piece->offset / BLOCK_LEN; block * BLOCK_LEN < end; block++) {
+        if (s->bitmap[block / 64] == 0) {
+            block |= 63; /* no block of this word is present */
+            continue;
+        }
         if (!block_test(s, block)) {
             continue;
         }
@@ -212,17 +211,33 @@ static void piece_store(struct frag_table *t, struct frag_slot *s, const struct 
                         uint32_t end)
 {
     memcpy(s->buf + piece->offset, piece->data, piece->len);
-    for (uint32_t block = piece->offset / BLOCK_LEN; block * BLOCK_LEN < end; block++) {
-        if (block_test(s, block)) {
-            continue;
+
+    /* Mark the blocks a word at a time and count the ones that are new. */
+    uint32_t first = piece->offset / BLOCK_LEN;
+    uint32_t last = (end + BLOCK_LEN - 1) / BLOCK_LEN; /* one past the final block */
+    uint32_t new_blocks = 0;
+    bool last_new = false;
+    for (uint32_t block = first; block < last; block = (block | 63) + 1) {
+        uint32_t word_end = (block | 63) + 1 < last ? (block | 63) + 1 : last;
+        uint64_t mask = (word_end - block == 64 ? ~UINT64_C(0)
+                                                : (UINT64_C(1) << (word_end - block)) - 1)
+                        << (block % 64);
+        uint64_t fresh = mask & ~s->bitmap[block / 64];
+        new_blocks += (uint32_t)__builtin_popcountll(fresh);
+        if (word_end == last && last > first) {
+            last_new = (fresh >> ((last - 1) % 64)) & 1;
         }
-        block_set(s, block);
-        s->blocks_have++;
-        uint32_t from = block * BLOCK_LEN;
-        uint32_t added = (from + BLOCK_LEN < end ? from + BLOCK_LEN : end) - from;
-        s->bytes += added;
-        t->counters->fragment_bytes_now += added;
+        s->bitmap[block / 64] |= mask;
     }
+    s->blocks_have += new_blocks;
+
+    /* Every new block holds 8 bytes but a final one that the end cuts short. */
+    uint32_t added = new_blocks * BLOCK_LEN;
+    if (last_new && end % BLOCK_LEN != 0) {
+        added -= BLOCK_LEN - end % BLOCK_LEN;
+    }
+    s->bytes += added;
+    t->counters->fragment_bytes_now += added;
 
     s->fragments++;
     t->counters->fragments_held_now++;

@@ -18,10 +18,10 @@
  * written with STORE_CLIENT_STORM, and once per interval one aggregated
  * alert reports the interval's count, top /24 (IPv4) and /48 (IPv6)
  * prefixes, top ASNs when an ASN lookup is set, and the first clients as
- * samples. The aggregated alert rides on the interval's last storm row: the
- * row is held back until the interval ends and is then submitted with the
- * alert, so the alert is written only after every row of its interval
- * committed (the store commits in submission order). A storm that ends
+ * samples. The aggregated alert rides on the interval's last storm row,
+ * which is held back until the interval ends and then submitted with the
+ * alert. The store commits in submission order, so the alert is written
+ * only after every row of its interval committed. A storm that ends
  * reports its last partial interval with "ended": true.
  *
  * Confirmation (implemented by the detector): a client recorded during a
@@ -62,7 +62,7 @@ struct storm_count {
     uint64_t count;
 };
 
-/* What one aggregated alert reports. */
+/* Contents of one aggregated alert. */
 struct storm_report {
     uint32_t scope;
     int64_t started;      /* detector time the storm began, seconds */

@@ -80,7 +80,14 @@ static int parse_match(const char *match, struct allow_rule *r, char *err, size_
 {
     if (strncasecmp(match, "ASN:", 4) == 0 || strncasecmp(match, "AS", 2) == 0) {
         r->kind = ALLOW_ASN;
-        if (parse_asn(match + (match[2] == ':' ? 3 : match[3] == ':' ? 4 : 2), &r->asn) == 0) {
+        /* Digits follow "AS", "AS:" or "ASN:". */
+        size_t skip = 2;
+        if (match[2] == ':') {
+            skip = 3;
+        } else if (match[2] != '\0' && match[3] == ':') {
+            skip = 4;
+        }
+        if (parse_asn(match + skip, &r->asn) == 0) {
             return 0;
         }
         if (strncasecmp(match, "ASN:", 4) == 0 || isdigit((unsigned char)match[2])) {

@@ -100,7 +100,11 @@ typedef int (*item_check_fn)(const char *item, char *err, size_t err_size);
 static int add_items(char (*items)[CONFIG_ENRICH_ITEM_MAX], size_t *count, size_t max,
                      const char *value, item_check_fn check, char *err, size_t err_size)
 {
+    /* An empty value adds nothing, so that check-config's "key = " output loads back. */
     const char *p = value;
+    if (value[strspn(value, " \t")] == '\0') {
+        return 0;
+    }
     for (;;) {
         const char *comma = strchr(p, ',');
         const char *end = comma != NULL ? comma : p + strlen(p);
@@ -221,6 +225,9 @@ int enrich_set_holiday(struct config *cfg, const struct config_setting *s, const
 {
     (void)s;
     const char *p = value;
+    if (value[strspn(value, " \t")] == '\0') {
+        return 0;
+    }
     for (;;) {
         size_t len = strcspn(p, ",");
         char item[CONFIG_ENRICH_ITEM_MAX];

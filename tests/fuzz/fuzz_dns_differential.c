@@ -13,9 +13,11 @@
  *   whole message, while dns_wire_parse() steps over RDATA and stops after
  *   the first OPT record. Inputs that only ldns rejects are not compared.
  * - ldns takes OPT records and a TSIG record out of the additional section
- *   and lowers its ARCOUNT by their number. With the TSIG added back, our
- *   ARCOUNT must exceed the ldns count by at least one when we saw an OPT
- *   record, and equal it otherwise.
+ *   and lowers its ARCOUNT by their number. Its record walk can also end up
+ *   at other record boundaries than an RDLENGTH walk: on a fuzzed response
+ *   ldns 1.8.3 read owner names that the RDLENGTH walk puts inside RDATA,
+ *   and so found no OPT record where dns_wire_parse() found one. ARCOUNT is
+ *   therefore only checked to be no larger than ours.
  * - ldns keeps no Z bit (0x0040), so that bit is masked out.
  * - ldns stores the 4-bit header RCODE and the EDNS extension apart, so
  *   only the header RCODE is compared.
@@ -105,8 +107,7 @@ static void compare(const struct dns_message *msg, const ldns_pkt *p)
 
     /* See the ARCOUNT note at the top. */
     unsigned theirs = ldns_pkt_arcount(p) + (ldns_pkt_tsig(p) != NULL ? 1 : 0);
-    bool ok = msg->edns.present ? msg->arcount > theirs : msg->arcount == theirs;
-    if (!ok) {
+    if (msg->arcount < theirs) {
         mismatch("arcount", msg->arcount, theirs);
     }
     compare_question(msg, p);

@@ -20,7 +20,7 @@ static void check_question(const struct dns_message *msg)
     if (!msg->has_question) {
         return;
     }
-    if (msg->qname_len == 0 || msg->qname_len > DNS_NAME_MAX || msg->qname[msg->qname_len - 1] != 0) {
+    if (msg->qname_len == 0 || msg->qname[msg->qname_len - 1] != 0) {
         abort();
     }
 

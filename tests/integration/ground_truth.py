@@ -158,9 +158,14 @@ def read_alerts(paths, scope):
                 if not line.strip():
                     continue
                 try:
-                    d = json.loads(line)["dnsfirst"]
-                except (ValueError, KeyError) as e:
-                    sys.exit(f"{path}:{number}: not an alert ({e}): {line[:120]!r}")
+                    alert = json.loads(line)
+                except ValueError as e:
+                    sys.exit(f"{path}:{number}: not JSON ({e}): {line[:120]!r}")
+                d = alert.get("dnsfirst", {})
+                if "client_key" not in d or "scope_key" not in d:
+                    rule = alert.get("rule", {}).get("id")
+                    sys.exit(f"{path}:{number}: alert of rule {rule!r} has no dnsfirst.client_key "
+                             f"or scope_key; only single new-client alerts are expected")
                 scope_key = str(ipaddress.ip_address(d["scope_key"])) if scope == "server" else "site"
                 client = str(ipaddress.ip_network(d["client_key"], strict=False))
                 keys.append((scope_key, client))

@@ -17,7 +17,8 @@ KILLS=${KILL_COUNT:-15}
 PCAP=$TMP/kill.pcap
 STATE=$TMP/state/baseline.db
 FLAGS=(--learning-period 0 --internal 10.0.0.0/8 --internal 192.168.0.0/16 --internal fd00::/8
-       --client-prefix-v4 32 --client-prefix-v6 128)
+       --client-prefix-v4 32 --client-prefix-v6 128
+       --storm-threshold 0)
 
 gen_capture "$PCAP" --packets 300000 --clients 30000 --seed 7
 mkdir -p "$TMP/state" "$TMP/clean" "$TMP/check"

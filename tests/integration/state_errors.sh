@@ -88,12 +88,13 @@ fi
 
 # 4. A state in use. The first run reads its capture from standard input, a
 # FIFO that this script holds open, so it keeps the state open until the FIFO
-# is closed. Opening the FIFO read-write first never blocks.
+# is closed. Opening the FIFO read-write first never blocks, and the run must
+# not inherit that descriptor, or it would never see the end of its input.
 mkfifo "$TMP/feed.pcap"
 exec 3<>"$TMP/feed.pcap"
 LOCKED=$TMP/locked.db
 "$DNSFIRST" run -r - --learning-period 0 --state "$LOCKED" \
-    <"$TMP/feed.pcap" >"$TMP/holder.out" 2>"$TMP/holder.err" &
+    <"$TMP/feed.pcap" >"$TMP/holder.out" 2>"$TMP/holder.err" 3>&- &
 holder=$!
 head -c 24 "$SAMPLE" >&3   # the pcap file header only: the reader waits for a packet
 for _ in $(seq 1 100); do
@@ -111,6 +112,14 @@ else
 fi
 tail -c +25 "$SAMPLE" >&3
 exec 3>&-
+for _ in $(seq 1 300); do
+    kill -0 "$holder" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$holder" 2>/dev/null; then
+    kill -KILL "$holder"
+    case_fail "in-use: the first run did not finish within 30 s after its input ended"
+fi
 rc=0
 wait "$holder" || rc=$?
 if [ "$rc" -ne 0 ]; then
