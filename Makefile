@@ -1,18 +1,23 @@
 # Thin wrapper over meson and the test scripts.
 #   make demo   install missing build packages, build into build/, run the README demo
-#   make test   build with AddressSanitizer and UBSan into build-asan/, run the unit
-#               tests (meson test) and the integration tests against that binary
+#   make test   install the test tools too, build with AddressSanitizer and UBSan into
+#               build-asan/, run the unit tests (meson test), each fuzz target for
+#               FUZZ_SECONDS, and the integration tests against that binary
+#   make fuzz   only the fuzz targets
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
 
-.PHONY: all deps build build-asan demo test clean
+.PHONY: all deps test-deps build build-asan demo test fuzz clean
 
 all: build
 
 deps:
-	scripts/install-deps.sh
+	scripts/install-deps.sh build
+
+test-deps:
+	scripts/install-deps.sh test
 
 build: deps
 	if [ ! -f $(BUILD)/build.ninja ]; then meson setup $(BUILD); fi
@@ -21,7 +26,7 @@ build: deps
 demo: build
 	$(BUILD)/dnsfirst run -r tests/data/sample.pcap --learning-period 0 --state "$$(mktemp -d)/b.db"
 
-build-asan: deps
+build-asan: test-deps
 	if [ ! -f $(ASAN_BUILD)/build.ninja ]; then meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined; fi
 	ninja -C $(ASAN_BUILD) -j$(JOBS)
 
@@ -29,7 +34,12 @@ build-asan: deps
 test: export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 test: build-asan
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh
 	DNSFIRST=$(ASAN_BUILD)/dnsfirst tests/integration/run_all.sh
+
+# Each libFuzzer target for FUZZ_SECONDS (default 60) under ASan and UBSan.
+fuzz: test-deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

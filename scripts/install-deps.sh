@@ -4,25 +4,25 @@
 # prints the apt-get command to run.
 set -euo pipefail
 
+# Usage: scripts/install-deps.sh [build|test]
+#   build: what compiling dnsfirst and running the demo need
+#   test:  also the DNS servers, capture and replay tools and fuzzing
+#          toolchain that the test suite starts (the default)
+MODE=${1:-test}
+
 PACKAGES=(
     build-essential meson ninja-build pkg-config
     libpcap-dev libsqlite3-dev libinih-dev libjson-c-dev libcmocka-dev
-    sqlite3 python3 jq tcpdump
     libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev
-    libmaxminddb-dev libpsl-dev publicsuffix tzdata knot knot-dnsutils
-    clang libclang-rt-14-dev libldns-dev
+    libmaxminddb-dev libpsl-dev publicsuffix tzdata
 )
-# Only for scripts/make-sample-capture.sh, which regenerates the shipped capture.
-if [ "${WITH_CAPTURE_TOOLS:-0}" = 1 ]; then
-    PACKAGES+=(iproute2 unbound bind9-dnsutils)
-fi
-# Only for the dnstap integration tests and bench/dnstap_bench.sh.
-if [ "${WITH_DNSTAP_SERVERS:-0}" = 1 ]; then
-    PACKAGES+=(unbound knot knot-module-dnstap bind9 bind9-dnsutils fstrm-bin)
-fi
-# Only for the live capture tests (tests/integration/live_*.sh) and bench/live_bench.sh.
-if [ "${WITH_LIVE_TOOLS:-0}" = 1 ]; then
-    PACKAGES+=(iproute2 unbound bind9-dnsutils tcpreplay curl)
+if [ "$MODE" = test ]; then
+    PACKAGES+=(
+        sqlite3 python3 jq tcpdump util-linux
+        clang libclang-rt-14-dev libldns-dev
+        iproute2 tcpreplay curl
+        unbound knot knot-dnsutils knot-module-dnstap bind9 bind9-dnsutils fstrm-bin
+    )
 fi
 
 missing=()

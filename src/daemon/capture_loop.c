@@ -57,12 +57,15 @@ static void count_and_emit(void *ctx, const struct dns_message *msg)
     ce->emit(ce->ctx, msg);
 }
 
-static struct decoder *create_decoder(const struct config *cfg)
+struct decoder *capture_create_decoder(const struct config *cfg)
 {
     struct decoder_config dc;
     memset(&dc, 0, sizeof(dc));
     for (size_t i = 0; i < cfg->dns_port_count; i++) {
         decoder_config_add_port(&dc, cfg->dns_ports[i]);
+    }
+    for (size_t i = 0; i < cfg->doh_server_count; i++) {
+        dc.doh_servers[dc.doh_server_count++] = cfg->doh_servers[i];
     }
     return decoder_create(&dc);
 }
@@ -105,7 +108,7 @@ int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
         log_err("input, %s", err);
         return ret;
     }
-    struct decoder *dec = create_decoder(cfg);
+    struct decoder *dec = capture_create_decoder(cfg);
     if (dec == NULL) {
         log_err("decoder, out of memory");
         pcap_input_close(in);
@@ -136,6 +139,7 @@ int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
                    (unsigned long long)counters->packets);
     }
 
+    counters->decoder = *decoder_counters(dec);
     decoder_destroy(dec);
     pcap_input_close(in);
     return 0;

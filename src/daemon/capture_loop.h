@@ -25,6 +25,9 @@ void capture_install_signals(void);
 typedef void (*capture_between_fn)(void *ctx);
 void capture_set_between_packets(capture_between_fn fn, void *ctx);
 
+/* Create a decoder for the DNS ports and DoH servers of @p cfg, or NULL. */
+struct decoder *capture_create_decoder(const struct config *cfg);
+
 /*
  * Decode every packet of cfg->inputs in time order, calling @p emit for each
  * DNS message and counting into @p counters. Read errors are logged and

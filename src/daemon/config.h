@@ -23,6 +23,7 @@
 
 #define CONFIG_INTERNAL_MAX 256
 #define CONFIG_PORTS_MAX 32
+#define CONFIG_DOH_SERVERS_MAX 16 /* as DECODER_DOH_SERVERS_MAX */
 #define CONFIG_INPUTS_MAX 64
 #define CONFIG_DNSTAP_MAX 16
 #define CONFIG_DNSTAP_TEXT_MAX 128 /* "unix:" and a socket path of up to 107 bytes */
@@ -47,6 +48,8 @@ struct config {
     struct prefix internal[CONFIG_INTERNAL_MAX];
     size_t dns_port_count;
     uint16_t dns_ports[CONFIG_PORTS_MAX];
+    size_t doh_server_count;
+    struct addr doh_servers[CONFIG_DOH_SERVERS_MAX];
     size_t dnstap_count; /* dnstap listening sockets, as given: "unix:PATH" */
     char dnstap[CONFIG_DNSTAP_MAX][CONFIG_DNSTAP_TEXT_MAX];
     uint8_t client_prefix_v4;

@@ -417,6 +417,47 @@ static void format_ports(const struct config *cfg, const struct config_setting *
     }
 }
 
+/* DNS-over-HTTPS server addresses, whose port-443 handshakes count as DNS clients. */
+
+static int add_doh_server(struct config *cfg, const char *item, char *err, size_t err_size)
+{
+    struct addr a;
+    if (addr_parse(item, &a) != 0) {
+        return fail(err, err_size, "invalid address '%s'", item);
+    }
+    for (size_t i = 0; i < cfg->doh_server_count; i++) {
+        if (memcmp(&cfg->doh_servers[i], &a, sizeof(a)) == 0) {
+            return 0;
+        }
+    }
+    if (cfg->doh_server_count >= CONFIG_DOH_SERVERS_MAX) {
+        return fail(err, err_size, "more than %d DoH servers", CONFIG_DOH_SERVERS_MAX);
+    }
+    cfg->doh_servers[cfg->doh_server_count++] = a;
+    return 0;
+}
+
+static int set_doh_server(struct config *cfg, const struct config_setting *s,
+                          const char *value, char *err, size_t err_size)
+{
+    (void)s;
+    return for_each_item(cfg, value, add_doh_server, err, err_size);
+}
+
+static void format_doh_servers(const struct config *cfg, const struct config_setting *s,
+                               char *buf, size_t size)
+{
+    (void)s;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < cfg->doh_server_count && len < size; i++) {
+        char text[ADDR_TEXT_MAX];
+        addr_format(&cfg->doh_servers[i], text, sizeof(text));
+        int n = snprintf(buf + len, size - len, "%s%s", i > 0 ? ", " : "", text);
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
 /* Interface names for live capture. */
 
 static int add_interface(struct config *cfg, const char *item, char *err, size_t err_size)
@@ -598,6 +639,12 @@ static const struct config_setting settings[] = {
         "UDP and TCP port that carries DNS. The first use in the config file or on the "
         "command line replaces the default.",
         true, set_dns_port, format_ports, FIELD(dns_ports), 0, 0, NULL,
+    },
+    {
+        "doh-server", CONFIG_TYPE_CIDR_LIST, "ADDRESS", "",
+        "DNS-over-HTTPS server address: a TCP handshake from an external client to its "
+        "port 443 counts as a query without a question.",
+        true, set_doh_server, format_doh_servers, FIELD(doh_servers), 0, 0, NULL,
     },
     /* dnstap input. */
     {

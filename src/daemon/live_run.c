@@ -11,6 +11,7 @@
  * leave on time on a quiet link.
  */
 #include "daemon/live_internal.h"
+#include "daemon/capture_loop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -307,12 +308,7 @@ static int open_captures(struct live *lv)
         cap->index = i;
         cap->interface = cfg->interfaces[iface];
         pthread_mutex_init(&cap->snap_lock, NULL);
-        struct decoder_config dc;
-        memset(&dc, 0, sizeof(dc));
-        for (size_t p = 0; p < cfg->dns_port_count; p++) {
-            decoder_config_add_port(&dc, cfg->dns_ports[p]);
-        }
-        cap->dec = decoder_create(&dc);
+        cap->dec = capture_create_decoder(cfg);
         if (cap->dec == NULL) {
             log_err("decoder, out of memory");
             return -ENOMEM;

@@ -30,6 +30,36 @@ static void print_dnstap(FILE *out, const struct dnstap_counters *d)
     }
 }
 
+/* Reassembly and tunnel counters, printed only where something happened. */
+static void print_decoder(FILE *out, const struct decoder_counters *d)
+{
+    if (d->fragments > 0) {
+        line(out, "ip fragments", d->fragments);
+        line(out, "ip datagrams reassembled", d->fragments_reassembled);
+        line(out, "ip datagrams evicted", d->fragments_evicted);
+        line(out, "ip datagrams timed out", d->fragments_timed_out);
+        line(out, "ip datagrams overlapping", d->fragments_overlapping);
+        line(out, "ip fragments invalid", d->fragments_invalid);
+    }
+    if (d->tcp_flows > 0) {
+        line(out, "tcp flows", d->tcp_flows);
+        line(out, "tcp messages", d->tcp_messages);
+        line(out, "tcp flows evicted", d->tcp_flows_evicted);
+        line(out, "tcp flows timed out", d->tcp_flows_timed_out);
+        line(out, "tcp flows closed", d->tcp_flows_closed);
+        line(out, "tcp bytes dropped", d->tcp_bytes_dropped);
+        line(out, "tcp segments retransmitted", d->tcp_retransmitted);
+        line(out, "tcp gaps", d->tcp_gaps);
+        line(out, "tcp partial messages dropped", d->tcp_buffers_taken);
+    }
+    if (d->tunnels + d->tunnels_too_deep + d->dot_handshakes + d->doh_handshakes > 0) {
+        line(out, "tunnel headers removed", d->tunnels);
+        line(out, "tunnels too deep", d->tunnels_too_deep);
+        line(out, "dot handshakes", d->dot_handshakes);
+        line(out, "doh handshakes", d->doh_handshakes);
+    }
+}
+
 void summary_print_capture(FILE *out, const struct capture_counters *c)
 {
     fprintf(out, "dnsfirst summary\n");
@@ -45,6 +75,7 @@ void summary_print_capture(FILE *out, const struct capture_counters *c)
     if (c->read_errors > 0) {
         line(out, "capture read errors", c->read_errors);
     }
+    print_decoder(out, &c->decoder);
     if (c->dnstap.used > 0) {
         print_dnstap(out, &c->dnstap);
     }

@@ -19,6 +19,7 @@ struct capture_counters {
     uint64_t skipped[DECODE_SKIP_COUNT];
     uint64_t read_errors;        /* capture files that ended in an error */
     struct dnstap_counters dnstap; /* dnstap files and sockets; printed when used */
+    struct decoder_counters decoder; /* reassembly, tunnels, handshakes */
 };
 
 /* Print the capture part: packets, messages, skips by reason. */

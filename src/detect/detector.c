@@ -428,8 +428,10 @@ static struct client_entry *evict_and_insert(struct detector *det, uint32_t scop
 static void process_query(struct detector *det, const struct dns_message *m)
 {
     det->stats.queries++;
-    /* A query the server itself reported (dnstap) is to a DNS server on any port. */
-    if (!is_dns_port(det, m->dport) && !m->observer.server_reported) {
+    /* A query the server itself reported (dnstap) is to a DNS server on any port,
+     * and so is an encrypted-DNS handshake (port 853, or 443 of a DoH server). */
+    bool encrypted = m->transport == DNS_TRANSPORT_DOT || m->transport == DNS_TRANSPORT_DOH;
+    if (!is_dns_port(det, m->dport) && !m->observer.server_reported && !encrypted) {
         det->stats.queries_not_to_server++;
         return;
     }

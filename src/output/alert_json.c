@@ -65,6 +65,7 @@ static void write_dnsfirst(struct json_writer *w, const struct alert *a)
     }
     json_writer_member_bool(w, "response_seen", a->response_seen);
     ecs_write_input(w, a->input_name, a->query);
+    ecs_write_tunnel(w, a->query);
     json_writer_member_uint(w, "baseline_size", a->baseline_size);
     enrich_json_write_dnsfirst(w, a->enrichment);
 

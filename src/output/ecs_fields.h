@@ -37,3 +37,6 @@ void ecs_write_response_code(struct json_writer *w, unsigned rcode);
 /* "input": {"name","packet"} under "dnsfirst", omitted when both are unknown. */
 void ecs_write_input(struct json_writer *w, const char *input_name,
                      const struct dns_message *m);
+
+/* Write "tunnel": the outermost encapsulation and its addresses, when there was one. */
+void ecs_write_tunnel(struct json_writer *w, const struct dns_message *m);

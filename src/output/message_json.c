@@ -150,6 +150,30 @@ void ecs_write_input(struct json_writer *w, const char *input_name,
     json_writer_object_end(w);
 }
 
+void ecs_write_tunnel(struct json_writer *w, const struct dns_message *m)
+{
+    static const char *const names[] = {
+        [DNS_TUNNEL_IPIP] = "ipip",     [DNS_TUNNEL_GRE] = "gre",
+        [DNS_TUNNEL_ERSPAN] = "erspan", [DNS_TUNNEL_VXLAN] = "vxlan",
+        [DNS_TUNNEL_GENEVE] = "geneve", [DNS_TUNNEL_TEREDO] = "teredo",
+    };
+    const struct dns_tunnel_info *t = &m->tunnel;
+    if (t->type == DNS_TUNNEL_NONE || t->type >= sizeof(names) / sizeof(names[0])) {
+        return;
+    }
+    char outer_src[ADDR_TEXT_MAX];
+    char outer_dst[ADDR_TEXT_MAX];
+    addr_format(&t->outer_src, outer_src, sizeof(outer_src));
+    addr_format(&t->outer_dst, outer_dst, sizeof(outer_dst));
+
+    json_writer_member_object_begin(w, "tunnel");
+    json_writer_member_string(w, "type", names[t->type]);
+    json_writer_member_uint(w, "depth", t->depth);
+    json_writer_member_string(w, "outer_source_ip", outer_src);
+    json_writer_member_string(w, "outer_destination_ip", outer_dst);
+    json_writer_object_end(w);
+}
+
 static void write_edns(struct json_writer *w, const struct dns_edns *edns)
 {
     if (!edns->present) {
@@ -200,9 +224,11 @@ size_t message_json_format(const struct dns_message *m, const char *input_name, 
     write_dns(&w, m);
 
     /* Everything under "dnsfirst" is provenance, so it may be absent. */
-    if (input_name != NULL || m->origin.packet_number != 0) {
+    if (input_name != NULL || m->origin.packet_number != 0 ||
+        m->tunnel.type != DNS_TUNNEL_NONE) {
         json_writer_member_object_begin(&w, "dnsfirst");
         ecs_write_input(&w, input_name, m);
+        ecs_write_tunnel(&w, m);
         json_writer_object_end(&w);
     }
 
