@@ -43,6 +43,7 @@ struct counting_emit {
     decoder_emit_fn emit;
     void *ctx;
     struct capture_counters *counters;
+    struct decoder *decoder;
 };
 
 static void count_and_emit(void *ctx, const struct dns_message *msg)
@@ -55,6 +56,24 @@ static void count_and_emit(void *ctx, const struct dns_message *msg)
         ce->counters->queries++;
     }
     ce->emit(ce->ctx, msg);
+}
+
+static void on_packet(void *arg, const struct packet *pkt)
+{
+    struct counting_emit *ce = arg;
+    ce->counters->packets++;
+    if (between_packets != NULL) {
+        between_packets(between_packets_ctx);
+    }
+    enum decode_skip skip = decoder_packet(ce->decoder, pkt, count_and_emit, ce);
+    ce->counters->skipped[skip]++;
+}
+
+static void on_read_error(void *arg, const char *message)
+{
+    struct counting_emit *ce = arg;
+    log_err("input, %s; continuing with the other files", message);
+    ce->counters->read_errors++;
 }
 
 struct decoder *capture_create_decoder(const struct config *cfg)
@@ -115,25 +134,8 @@ int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
         return -ENOMEM;
     }
 
-    struct counting_emit ce = { emit, ctx, counters };
-    struct packet pkt;
-    while (!capture_stop_requested) {
-        ret = pcap_input_next(in, &pkt, err, sizeof(err));
-        if (ret == 0) {
-            break;
-        }
-        if (ret < 0) {
-            log_err("input, %s; continuing with the other files", err);
-            counters->read_errors++;
-            continue;
-        }
-        counters->packets++;
-        if (between_packets != NULL) {
-            between_packets(between_packets_ctx);
-        }
-        enum decode_skip skip = decoder_packet(dec, &pkt, count_and_emit, &ce);
-        counters->skipped[skip]++;
-    }
+    struct counting_emit ce = { emit, ctx, counters, dec };
+    pcap_input_run(in, on_packet, on_read_error, &ce, &capture_stop_requested);
     if (capture_stop_requested) {
         log_notice("input, stopped by signal after %llu packets",
                    (unsigned long long)counters->packets);

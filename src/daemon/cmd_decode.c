@@ -34,8 +34,10 @@ static void print_message(void *ctx, const struct dns_message *msg)
     if (msg->origin.input_index < ds->cfg->input_count) {
         input = ds->cfg->inputs[msg->origin.input_index];
     }
+    struct dns_message full = *msg;
+    dns_message_parse_records(&full);
     char json[ALERT_JSON_MAX];
-    size_t len = message_json_format(msg, input, json, sizeof(json));
+    size_t len = message_json_format(&full, input, json, sizeof(json));
     if (len > 0 && ds->error == 0) {
         ds->error = sink_write_line(ds->sink, json, len);
     }

@@ -57,7 +57,11 @@ static bool queue_push(struct msg_queue *q, const struct dns_message *m)
     if (tail - head == LIVE_QUEUE_CAPACITY) {
         return false;
     }
-    q->slots[tail & (LIVE_QUEUE_CAPACITY - 1)] = *m;
+    /* The copy outlives the frame, so its records are parsed now (see dns_message.h). */
+    struct dns_message *slot = &q->slots[tail & (LIVE_QUEUE_CAPACITY - 1)];
+    *slot = *m;
+    dns_message_parse_records(slot);
+    slot->wire = NULL;
     atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
     return true;
 }

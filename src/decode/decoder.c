@@ -103,7 +103,11 @@ enum decode_skip decode_dns_message(struct decode_ctx *ctx, uint8_t transport,
                                     const uint8_t *wire, size_t len)
 {
     struct dns_message *msg = &ctx->msg;
-    enum dns_wire_error err = dns_wire_parse(wire, len, msg);
+    enum dns_wire_error err = dns_wire_parse_question(wire, len, msg);
+    if (err == DNS_WIRE_OK && !msg->has_question) {
+        /* Without a question only a clean parse makes it a DNS message. */
+        err = dns_wire_parse(wire, len, msg);
+    }
     if (err != DNS_WIRE_OK && !msg->has_question) {
         if (err == DNS_WIRE_TRUNCATED && decode_snapped(ctx)) {
             return DECODE_SKIP_TRUNCATED;

@@ -119,7 +119,18 @@ struct dns_message {
     uint16_t qtype;
     uint16_t qclass;
 
+    /*
+     * EDNS facts come from the records after the question. Captures parse
+     * those lazily: the decoder checks the header and the question of every
+     * message, but walks the answer, authority and additional sections only
+     * when dns_message_parse_records() asks, because most messages (a known
+     * client's query, a response nobody waits for) never need them.
+     */
     struct dns_edns edns;
+    bool records_parsed;      /* edns is final */
+    uint16_t records_offset;  /* where the answer section starts in wire */
+    uint16_t wire_len;
+    const uint8_t *wire;      /* the message bytes; valid only during the emit callback */
     struct dns_tunnel_info tunnel;
     struct dns_origin origin;
     struct dns_observer observer;
@@ -129,6 +140,14 @@ static inline bool dns_message_is_response(const struct dns_message *m)
 {
     return (m->flags & DNS_FLAG_QR) != 0;
 }
+
+/*
+ * Parse the records after the question so that edns is final. Call it
+ * during the emit callback, before copying a message that outlives it.
+ * Errors in those sections leave edns as far as it was read, as
+ * dns_wire_parse() does.
+ */
+void dns_message_parse_records(struct dns_message *m);
 
 /* Full 12-bit RCODE, with the EDNS extension when an OPT record was seen. */
 static inline unsigned dns_message_rcode(const struct dns_message *m)

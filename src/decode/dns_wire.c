@@ -290,9 +290,42 @@ static enum dns_wire_error records_read(struct cursor *c, struct dns_message *ms
     return DNS_WIRE_OK;
 }
 
+/* Walk the sections after the question of a message whose question parsed. */
+static enum dns_wire_error records_parse_now(struct dns_message *msg)
+{
+    msg->records_parsed = true;
+    if (msg->wire == NULL) {
+        return DNS_WIRE_OK;
+    }
+    struct cursor c = cursor_init(msg->wire, msg->wire_len);
+    c.pos += msg->records_offset;
+    return records_read(&c, msg);
+}
+
 enum dns_wire_error dns_wire_parse(const uint8_t *wire, size_t len, struct dns_message *msg)
 {
+    enum dns_wire_error err = dns_wire_parse_question(wire, len, msg);
+    if (err != DNS_WIRE_OK || msg->records_parsed) {
+        msg->records_parsed = true;
+        return err;
+    }
+    return records_parse_now(msg);
+}
+
+void dns_message_parse_records(struct dns_message *m)
+{
+    if (!m->records_parsed) {
+        (void)records_parse_now(m);
+    }
+}
+
+enum dns_wire_error dns_wire_parse_question(const uint8_t *wire, size_t len,
+                                            struct dns_message *msg)
+{
     struct cursor c = cursor_init(wire, len);
+    msg->wire = wire;
+    msg->wire_len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+    msg->records_parsed = false;
 
     /* Forget the previous message: only the header fields are set below. */
     msg->has_question = false;
@@ -312,8 +345,10 @@ enum dns_wire_error dns_wire_parse(const uint8_t *wire, size_t len, struct dns_m
     }
 
     enum dns_wire_error err = questions_read(&c, msg);
+    msg->records_offset = (uint16_t)cursor_offset(&c);
+    /* EDNS lives in the additional section: without one there is nothing to find. */
     if (err != DNS_WIRE_OK || msg->arcount == 0) {
-        return err;
+        msg->records_parsed = true;
     }
-    return records_read(&c, msg);
+    return err;
 }

@@ -33,6 +33,14 @@ enum dns_wire_error {
 enum dns_wire_error dns_wire_parse(const uint8_t *wire, size_t len, struct dns_message *msg);
 
 /*
+ * Parse the header and the questions only, as dns_wire_parse() does, and
+ * leave the answer, authority and additional sections for
+ * dns_message_parse_records(). @p wire must stay valid until then.
+ */
+enum dns_wire_error dns_wire_parse_question(const uint8_t *wire, size_t len,
+                                            struct dns_message *msg);
+
+/*
  * Read the possibly compressed name at offset @p pos of @p wire into
  * uncompressed wire form in @p out (DNS_NAME_MAX bytes). On success sets
  * *out_len and *next (the offset just past the name where it started).

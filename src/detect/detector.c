@@ -377,6 +377,8 @@ static void record_new(struct detector *det, uint32_t scope_id, const struct sco
     det->stats.clients_new++;
     struct pending_alert *a = pending_reserve(&det->pending);
     a->query = *m;
+    dns_message_parse_records(&a->query); /* the copy outlives the frame */
+    a->query.wire = NULL;
     a->scope = scope_id;
     a->client_key = *key;
     a->baseline_size = det->clients.count;

@@ -139,7 +139,10 @@ bool pending_match_response(struct pending_queue *q, const struct dns_message *r
             continue;
         }
         a->response_seen = true;
-        a->response_rcode = dns_message_rcode(resp);
+        /* The extended RCODE sits in the OPT record, parsed only now. */
+        struct dns_message full = *resp;
+        dns_message_parse_records(&full);
+        a->response_rcode = dns_message_rcode(&full);
         a->response_flags = resp->flags;
         a->response_answers = resp->ancount;
         release_slot(q, s);

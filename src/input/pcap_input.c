@@ -168,3 +168,81 @@ int pcap_input_next(struct pcap_input *in, struct packet *pkt, char *err, size_t
     pkt->origin.packet_number = best->packets;
     return 1;
 }
+
+/* Packets between checks of the stop flag when reading one file. */
+#define DISPATCH_BATCH 4096
+
+struct dispatch_state {
+    struct capture_file *file;
+    int link_type;
+    pcap_input_packet_fn on_packet;
+    void *ctx;
+};
+
+static void dispatch_one(u_char *user, const struct pcap_pkthdr *hdr, const u_char *data)
+{
+    struct dispatch_state *ds = (struct dispatch_state *)user;
+    struct capture_file *f = ds->file;
+    f->packets++;
+    f->offset += PCAP_RECORD_HEADER_LEN + hdr->caplen;
+
+    struct packet pkt = {
+        .link_type = ds->link_type,
+        .data = data,
+        .caplen = hdr->caplen,
+        .wire_len = hdr->len,
+        .ts_sec = hdr->ts.tv_sec,
+        .ts_nsec = (uint32_t)hdr->ts.tv_usec, /* nanoseconds: opened at NANO precision */
+        .origin = { .input_index = f->index, .packet_number = f->packets },
+    };
+    ds->on_packet(ds->ctx, &pkt);
+}
+
+static void run_single(struct capture_file *f, pcap_input_packet_fn on_packet,
+                       pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop)
+{
+    /* pcapng files may change link type per interface: only classic pcap has one. */
+    struct dispatch_state ds = { f, pcap_datalink(f->pcap), on_packet, ctx };
+    while (!*stop) {
+        int n = pcap_dispatch(f->pcap, DISPATCH_BATCH, dispatch_one, (u_char *)&ds);
+        if (n == 0) {
+            break;
+        }
+        if (n < 0) {
+            char err[PCAP_ERRBUF_SIZE + 256];
+            long offset = (long)f->offset;
+            FILE *fp = pcap_file(f->pcap);
+            if (f->is_pcapng) {
+                offset = fp != NULL ? ftell(fp) : -1;
+            }
+            snprintf(err, sizeof(err),
+                     "%s: capture damaged after packet %llu, at byte offset %ld (%s)", f->path,
+                     (unsigned long long)f->packets, offset, pcap_geterr(f->pcap));
+            on_error(ctx, err);
+            break;
+        }
+    }
+}
+
+void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
+                    pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop)
+{
+    if (in->count == 1 && !in->files[0].is_pcapng) {
+        run_single(&in->files[0], on_packet, on_error, ctx, stop);
+        return;
+    }
+
+    char err[1024];
+    struct packet pkt;
+    while (!*stop) {
+        int ret = pcap_input_next(in, &pkt, err, sizeof(err));
+        if (ret == 0) {
+            break;
+        }
+        if (ret < 0) {
+            on_error(ctx, err);
+            continue;
+        }
+        on_packet(ctx, &pkt);
+    }
+}

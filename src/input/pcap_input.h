@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,3 +36,16 @@ void pcap_input_close(struct pcap_input *in);
  * file is closed, and the next call continues with the others.
  */
 int pcap_input_next(struct pcap_input *in, struct packet *pkt, char *err, size_t err_size);
+
+typedef void (*pcap_input_packet_fn)(void *ctx, const struct packet *pkt);
+typedef void (*pcap_input_error_fn)(void *ctx, const char *message);
+
+/*
+ * Deliver every packet, in time order, to @p on_packet until the files end
+ * or *stop becomes non-zero. A file that fails is reported once through
+ * @p on_error and the others go on. A single file is read with
+ * pcap_dispatch(), which costs less per packet than pcap_next_ex(); several
+ * files go through pcap_input_next() to be merged.
+ */
+void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
+                    pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop);

@@ -275,6 +275,28 @@ static void test_dns_wire_opt_do_and_ecs_v4(void **state)
     assert_string_equal(text, "192.0.2.0/24");
 }
 
+static void test_dns_wire_records_parsed_on_request(void **state)
+{
+    (void)state;
+    struct dns_message msg;
+
+    assert_int_equal(dns_wire_parse_question(WIRE(opt_ecs_v4), &msg), DNS_WIRE_OK);
+    assert_true(msg.has_question);
+    assert_false(msg.records_parsed);
+    assert_false(msg.edns.present);
+
+    dns_message_parse_records(&msg);
+    assert_true(msg.records_parsed);
+    assert_true(msg.edns.present);
+    assert_true(msg.edns.do_bit);
+    assert_true(msg.edns.has_client_subnet);
+
+    /* A second request does not walk the records again. */
+    msg.wire = NULL;
+    dns_message_parse_records(&msg);
+    assert_true(msg.edns.do_bit);
+}
+
 static void test_dns_wire_opt_ecs_v6_after_records(void **state)
 {
     (void)state;
@@ -370,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_dns_wire_opt_bad_option_length),
         cmocka_unit_test(test_dns_wire_resets_previous_message),
         cmocka_unit_test(test_dns_wire_read_name_compressed),
+        cmocka_unit_test(test_dns_wire_records_parsed_on_request),
         cmocka_unit_test(test_dns_wire_read_name_position_past_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
