@@ -80,5 +80,12 @@ fi
 
 expect_exit 2 "missing config file" check-config -c "$TMP/absent.conf"
 
+# The README's settings table is the output of check-config --markdown.
+"$DNSFIRST" check-config --markdown >"$TMP/settings.md"
+sed -n '/^<!-- settings table/,/^<!-- end of settings table/p' "$REPO/README.md" \
+    | sed '1d;$d' >"$TMP/readme-settings.md"
+cmp -s "$TMP/settings.md" "$TMP/readme-settings.md" \
+    || case_fail "README settings table differs from 'dnsfirst check-config --markdown'; regenerate it"
+
 [ "$failures" -eq 0 ] || fail "$failures checks failed"
 note "all checks passed"
