@@ -22,16 +22,27 @@ static const struct command_options baseline_options = {
     .command = "baseline",
     .usage = "dnsfirst baseline list|stats|export [-c CONFIG] [--state PATH] [-o FILE]\n"
              "       dnsfirst baseline forget ADDRESS [--state PATH]\n"
-             "       dnsfirst baseline prune --older-than DURATION [--state PATH]\n"
+             "       dnsfirst baseline prune --older-than DURATION|--storm [--state PATH]\n"
              "       dnsfirst baseline import FILE [--state PATH]",
     .summary = "list: one line per client (scope, client key, first and last seen, queries, "
                "flags, first query name). stats: totals. forget: remove every client whose key "
                "contains ADDRESS, so its next query alerts again. prune: remove clients last "
-               "seen more than DURATION before the newest last-seen time in the baseline. "
+               "seen more than DURATION before the newest last-seen time in the baseline; with "
+               "--storm, remove clients first seen during an alert storm and not seen "
+               "since. "
                "export: one JSON object per client. import: merge such a file in one "
                "transaction (earliest first seen and latest last seen win).",
     .flags = OPT_CONFIG,
 };
+
+/* How the client entered the baseline, for the FLAGS column of list. */
+static const char *row_kind(uint32_t flags)
+{
+    if (flags & STORE_CLIENT_STORM) {
+        return "storm";
+    }
+    return (flags & STORE_CLIENT_LEARNED) ? "learned" : "alerted";
+}
 
 static int print_row(void *ctx, const struct store_client *row)
 {
@@ -42,7 +53,7 @@ static int print_row(void *ctx, const struct store_client *row)
     timefmt_rfc3339(row->last_seen, 0, last, sizeof(last));
     fprintf(out, "%-40s %-44s %s %s %8llu %-7s %s\n", row->scope, row->client, first, last,
             (unsigned long long)row->query_count,
-            (row->flags & STORE_CLIENT_LEARNED) ? "learned" : "alerted", row->first_query);
+            row_kind(row->flags), row->first_query);
     return ferror(out) ? DF_EOUTPUT : 0;
 }
 
@@ -85,6 +96,17 @@ static int do_forget(struct store *st, const char *address)
     return ret;
 }
 
+static int do_prune_storm(struct store *st)
+{
+    uint64_t removed = 0;
+    int ret = st->ops->prune_flagged(st, STORE_CLIENT_STORM, &removed);
+    if (ret == 0) {
+        fprintf(stderr, "dnsfirst baseline: pruned %llu storm client(s) never confirmed\n",
+                (unsigned long long)removed);
+    }
+    return ret;
+}
+
 static int do_prune(struct store *st, int64_t older_than)
 {
     struct store_stats s;
@@ -122,6 +144,19 @@ static int do_import(struct store *st, const char *path)
     return 0;
 }
 
+/* Remove "--storm" from argv. Returns true when it was there. */
+static bool take_storm_flag(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--storm") == 0) {
+            memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i - 1) * sizeof(*argv));
+            *argc -= 1;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Pull "--older-than DURATION" out of argv before the common parser sees it. */
 static int take_older_than(int *argc, char **argv, int64_t *seconds, bool *given)
 {
@@ -143,7 +178,7 @@ static int take_older_than(int *argc, char **argv, int64_t *seconds, bool *given
 }
 
 static int run_subcommand(const char *sub, const char *arg, const struct config *cfg,
-                          int64_t older_than)
+                          int64_t older_than, bool storm)
 {
     bool read_only = strcmp(sub, "list") == 0 || strcmp(sub, "stats") == 0 ||
                      strcmp(sub, "export") == 0;
@@ -169,7 +204,7 @@ static int run_subcommand(const char *sub, const char *arg, const struct config 
     } else if (strcmp(sub, "forget") == 0) {
         ret = do_forget(st, arg);
     } else if (strcmp(sub, "prune") == 0) {
-        ret = do_prune(st, older_than);
+        ret = storm ? do_prune_storm(st) : do_prune(st, older_than);
     } else {
         ret = do_import(st, arg);
     }
@@ -184,6 +219,7 @@ int cmd_baseline(int argc, char **argv)
 {
     int64_t older_than = 0;
     bool older_given = false;
+    bool storm = take_storm_flag(&argc, argv);
     if (take_older_than(&argc, argv, &older_than, &older_given) != EXIT_OK) {
         return EXIT_USAGE;
     }
@@ -209,11 +245,17 @@ int cmd_baseline(int argc, char **argv)
                             "'dnsfirst baseline --help'\n", sub, subs[i].args);
             return EXIT_USAGE;
         }
-        if (strcmp(sub, "prune") == 0 && !older_given) {
-            fprintf(stderr, "dnsfirst baseline prune: --older-than DURATION is required\n");
+        if (strcmp(sub, "prune") == 0 && older_given == storm) {
+            fprintf(stderr, "dnsfirst baseline prune: give either --older-than DURATION or "
+                            "--storm\n");
             return EXIT_USAGE;
         }
-        return run_subcommand(sub, subs[i].args ? argv[first_arg + 1] : NULL, &cfg, older_than);
+        if (storm && strcmp(sub, "prune") != 0) {
+            fprintf(stderr, "dnsfirst baseline %s: --storm applies to prune only\n", sub);
+            return EXIT_USAGE;
+        }
+        return run_subcommand(sub, subs[i].args ? argv[first_arg + 1] : NULL, &cfg, older_than,
+                              storm);
     }
     fprintf(stderr, "dnsfirst baseline: unknown subcommand '%s'; see 'dnsfirst baseline "
                     "--help'\n", sub);

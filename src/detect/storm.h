@@ -44,10 +44,6 @@
 #include "store/store.h"
 #include "util/addr.h"
 
-#ifndef STORE_CLIENT_STORM
-#define STORE_CLIENT_STORM 0x2 /* first seen during an alert storm */
-#endif
-
 #define STORM_RULE_NAME "New External Client DNS Storm"
 #define STORM_RULE_ID "dnsfirst-new-external-client-storm"
 

@@ -902,6 +902,18 @@ static int store_prune(struct store *st, int64_t before, uint64_t *removed)
     return ret;
 }
 
+static int store_prune_flagged(struct store *st, uint32_t flags, uint64_t *removed)
+{
+    struct sqlite_store *s = store_of(st);
+    *removed = 0;
+
+    pthread_mutex_lock(&s->db_lock);
+    int ret = delete_run(s, "DELETE FROM clients WHERE (flags & ?1) != 0", NULL, flags,
+                         removed);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
 static int store_import_row(struct store *st, const struct store_client *row)
 {
     struct sqlite_store *s = store_of(st);
@@ -1036,6 +1048,7 @@ static const struct store_ops sqlite_store_ops = {
     .stats = store_stats,
     .forget = store_forget,
     .prune = store_prune,
+    .prune_flagged = store_prune_flagged,
     .import_row = store_import_row,
     .import = store_import,
     .close = store_close,

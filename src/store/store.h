@@ -25,6 +25,7 @@
 
 /* Flags of a baseline row. */
 #define STORE_CLIENT_LEARNED 0x1 /* recorded during a learning period, no alert */
+#define STORE_CLIENT_STORM 0x2   /* first seen during an alert storm, not yet confirmed */
 
 /* One client of the baseline. */
 struct store_client {
@@ -96,6 +97,8 @@ struct store_ops {
     int (*forget)(struct store *st, const char *address, uint64_t *removed);
     /* Remove rows last seen before @p before. Sets *removed. */
     int (*prune)(struct store *st, int64_t before, uint64_t *removed);
+    /* Remove rows with any of @p flags set (STORE_CLIENT_*). Sets *removed. */
+    int (*prune_flagged)(struct store *st, uint32_t flags, uint64_t *removed);
     /*
      * Insert or merge one row: the earliest first_seen (with its first_query
      * and flags), the latest last_seen and the larger query_count win.
