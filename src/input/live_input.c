@@ -92,7 +92,9 @@ static int join_fanout(const struct live_options *o, pcap_t *p, char *err, size_
     if (o->fanout_group == 0) {
         return 0;
     }
-    int arg = o->fanout_group | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+    /* The kernel reads the group id from the low 16 bits and type and flags above. */
+    uint32_t mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+    int arg = (int)((uint32_t)o->fanout_group | mode << 16);
     if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
         return fail(o, p, err, err_size, "cannot join PACKET_FANOUT group", strerror(errno));
     }
