@@ -18,7 +18,7 @@ PACKAGES=(
 )
 if [ "$MODE" = test ]; then
     PACKAGES+=(
-        sqlite3 python3 jq tcpdump util-linux
+        sqlite3 python3 python3-yaml jq tcpdump util-linux
         clang libclang-rt-14-dev libldns-dev
         iproute2 tcpreplay curl
         unbound knot knot-dnsutils knot-module-dnstap bind9 bind9-dnsutils fstrm-bin

@@ -8,6 +8,7 @@
  * construction lives on the stack of decoder_packet(). The fragment and TCP
  * tables live in the decoder, so a decoder belongs to one thread.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,31 @@ enum decode_skip decode_dns_message(struct decode_ctx *ctx, uint8_t transport,
     return DECODE_OK;
 }
 
+/*
+ * Zero every field of @p msg except the bytes of qname, then set the time
+ * and origin of @p pkt. Every reader of qname stops at qname_len, so the
+ * 255 bytes of the name buffer need no clearing per frame: that memset was
+ * the largest single cost of a small frame. The fields after qname are
+ * cleared one by one, which compiles to a few vector stores.
+ */
+static inline void message_start(struct dns_message *msg, const struct packet *pkt)
+{
+    memset(msg, 0, offsetof(struct dns_message, qname));
+    msg->qname[0] = 0;
+    msg->qtype = 0;
+    msg->qclass = 0;
+    memset(&msg->edns, 0, sizeof(msg->edns));
+    msg->records_parsed = false;
+    msg->records_offset = 0;
+    msg->wire_len = 0;
+    msg->wire = NULL;
+    memset(&msg->tunnel, 0, sizeof(msg->tunnel));
+    memset(&msg->observer, 0, sizeof(msg->observer));
+    msg->ts_sec = pkt->ts_sec;
+    msg->ts_nsec = pkt->ts_nsec;
+    msg->origin = pkt->origin;
+}
+
 enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
                                 decoder_emit_fn emit, void *ctx)
 {
@@ -135,11 +161,7 @@ enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
     dctx.emit_arg = ctx;
     dctx.emitted = 0;
 
-    /* Fields the layers do not set start at zero for every frame. */
-    memset(&dctx.msg, 0, sizeof(dctx.msg));
-    dctx.msg.ts_sec = pkt->ts_sec;
-    dctx.msg.ts_nsec = pkt->ts_nsec;
-    dctx.msg.origin = pkt->origin;
+    message_start(&dctx.msg, pkt);
 
     struct link_payload net;
     enum decode_skip ret = link_decode(pkt, &net);

@@ -16,6 +16,7 @@
  */
 #include "decode/dns_wire.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "util/addr.h"
@@ -41,11 +42,47 @@ struct rr_header {
 };
 
 /*
+ * Fast path of name_read() for a name without compression pointers, the
+ * usual form of a question: check the label lengths in place, then copy the
+ * whole name with one memcpy(). Returns false, having changed nothing, when
+ * the name holds a pointer or fails a check, so that name_read() reads it
+ * label by label and reports the exact error. A name accepted here is one
+ * that the label-by-label loop accepts too, with the same bytes.
+ */
+static inline bool name_read_flat(struct cursor *c, uint8_t *out, uint8_t *out_len)
+{
+    const uint8_t *name = c->pos;
+    size_t left = cursor_left(c);
+    size_t limit = left < DNS_NAME_MAX ? left : DNS_NAME_MAX;
+
+    /* used is the offset of the next length byte; the root label must
+     * end the name within DNS_NAME_MAX bytes and within the message. */
+    for (size_t used = 0; used < limit;) {
+        uint8_t len = name[used];
+        if (len == 0) {
+            memcpy(out, name, used + 1);
+            *out_len = (uint8_t)(used + 1);
+            c->pos += used + 1;
+            return true;
+        }
+        if ((len & LABEL_TYPE_MASK) != 0) {
+            return false;
+        }
+        used += 1 + (size_t)len;
+    }
+    return false;
+}
+
+/*
  * Read the name at the position of @p c into @p out and move @p c past it
  * (past the first pointer when the name is compressed).
  */
 static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *out_len)
 {
+    if (c->err == 0 && name_read_flat(c, out, out_len)) {
+        return DNS_WIRE_OK;
+    }
+
     struct cursor walk = *c;
     size_t msg_len = (size_t)(c->end - c->start);
     size_t used = 0;
@@ -319,6 +356,33 @@ void dns_message_parse_records(struct dns_message *m)
     }
 }
 
+static inline uint16_t read_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Read the six header fields from @p wire, which holds at least DNS_HEADER_LEN bytes. */
+static inline void header_read(const uint8_t *wire, struct dns_message *msg)
+{
+    msg->id = read_u16(wire);
+    msg->flags = read_u16(wire + 2);
+    msg->qdcount = read_u16(wire + 4);
+    msg->ancount = read_u16(wire + 6);
+    msg->nscount = read_u16(wire + 8);
+    msg->arcount = read_u16(wire + 10);
+}
+
+/* A header cut short: the fields that fit are read, the others are 0. */
+static void header_read_short(struct cursor *c, struct dns_message *msg)
+{
+    msg->id = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    msg->flags = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    msg->qdcount = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    msg->ancount = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    msg->nscount = cursor_u16(c, DNS_WIRE_TRUNCATED);
+    msg->arcount = cursor_u16(c, DNS_WIRE_TRUNCATED);
+}
+
 enum dns_wire_error dns_wire_parse_question(const uint8_t *wire, size_t len,
                                             struct dns_message *msg)
 {
@@ -334,15 +398,12 @@ enum dns_wire_error dns_wire_parse_question(const uint8_t *wire, size_t len,
     msg->qclass = 0;
     memset(&msg->edns, 0, sizeof(msg->edns));
 
-    msg->id = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    msg->flags = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    msg->qdcount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    msg->ancount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    msg->nscount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    msg->arcount = cursor_u16(&c, DNS_WIRE_TRUNCATED);
-    if (c.err != 0) {
+    if (len < DNS_HEADER_LEN) {
+        header_read_short(&c, msg);
         return DNS_WIRE_TRUNCATED;
     }
+    header_read(wire, msg);
+    c.pos += DNS_HEADER_LEN;
 
     enum dns_wire_error err = questions_read(&c, msg);
     msg->records_offset = (uint16_t)cursor_offset(&c);

@@ -49,6 +49,11 @@ static enum decode_skip trim_to_length(const struct decode_ctx *ctx, struct curs
     return decode_snapped(ctx) ? DECODE_OK : DECODE_SKIP_MALFORMED;
 }
 
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 static void addr_set(struct addr *a, uint8_t family, const uint8_t *bytes, size_t len)
 {
     memset(a, 0, sizeof(*a));
@@ -58,13 +63,14 @@ static void addr_set(struct addr *a, uint8_t family, const uint8_t *bytes, size_
 
 static enum decode_skip udp_decode(struct decode_ctx *ctx, struct cursor *c)
 {
-    uint16_t sport = cursor_u16(c, 1);
-    uint16_t dport = cursor_u16(c, 1);
-    uint16_t length = cursor_u16(c, 1);
-    cursor_skip(c, 2, 1); /* checksum */
-    if (c->err != 0) {
+    /* Source port, destination port, length and checksum. */
+    const uint8_t *h = cursor_bytes(c, UDP_HEADER_LEN, 1);
+    if (h == NULL) {
         return decode_short(ctx);
     }
+    uint16_t sport = be16(h);
+    uint16_t dport = be16(h + 2);
+    uint16_t length = be16(h + 4);
 
     if (!decoder_config_has_port(ctx->cfg, sport) && !decoder_config_has_port(ctx->cfg, dport)) {
         return DECODE_SKIP_NOT_DNS;
@@ -190,19 +196,20 @@ static enum decode_skip ipv4_fragment(struct decode_ctx *ctx, struct cursor *c, 
 
 static enum decode_skip ipv4_decode(struct decode_ctx *ctx, struct cursor *c)
 {
-    uint8_t version_ihl = cursor_u8(c, 1);
-    cursor_skip(c, 1, 1); /* DSCP and ECN */
-    uint16_t total_len = cursor_u16(c, 1);
-    uint16_t id = cursor_u16(c, 1);
-    uint16_t frag = cursor_u16(c, 1);
-    cursor_skip(c, 1, 1); /* TTL */
-    uint8_t protocol = cursor_u8(c, 1);
-    cursor_skip(c, 2, 1); /* header checksum */
-    const uint8_t *src = cursor_bytes(c, 4, 1);
-    const uint8_t *dst = cursor_bytes(c, 4, 1);
-    if (c->err != 0) {
+    /* The fixed part is read in one bounds check: version and IHL, DSCP and
+     * ECN, total length, identification, flags and fragment offset, TTL,
+     * protocol, header checksum, then the addresses. */
+    const uint8_t *h = cursor_bytes(c, IPV4_HEADER_MIN, 1);
+    if (h == NULL) {
         return decode_short(ctx);
     }
+    uint8_t version_ihl = h[0];
+    uint16_t total_len = be16(h + 2);
+    uint16_t id = be16(h + 4);
+    uint16_t frag = be16(h + 6);
+    uint8_t protocol = h[9];
+    const uint8_t *src = h + 12;
+    const uint8_t *dst = h + 16;
 
     /* The header length counts 32-bit words, options included. */
     size_t header_len = (size_t)(version_ihl & 0x0f) * 4;

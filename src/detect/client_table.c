@@ -9,21 +9,24 @@
 
 #define TABLE_MIN_CAPACITY 1024
 
+/*
+ * Hash of (scope, prefix): the two address words and a word of scope,
+ * family and length are each multiplied by an odd constant and combined, and
+ * one 64-bit finalizer mixes the result. Keys that differ only in the
+ * address, or only in scope, family or length, differ before the finalizer,
+ * which is a bijection, so they never collide in the full 64 bits.
+ */
 static uint64_t key_hash(const struct client_table *t, uint32_t scope, const struct prefix *key)
 {
-    struct {
-        uint8_t addr[16];
-        uint32_t scope;
-        uint8_t family;
-        uint8_t len;
-        uint8_t pad[2];
-    } k;
-    memcpy(k.addr, key->addr.bytes, 16);
-    k.scope = scope;
-    k.family = key->addr.family;
-    k.len = key->len;
-    k.pad[0] = k.pad[1] = 0;
-    return hash_bytes_seeded(&k, sizeof(k), t->seed);
+    uint64_t lo;
+    uint64_t hi;
+    memcpy(&lo, key->addr.bytes, 8);
+    memcpy(&hi, key->addr.bytes + 8, 8);
+    uint64_t tag = (uint64_t)scope << 16 | (uint64_t)key->addr.family << 8 | key->len;
+
+    uint64_t h = (lo ^ t->seed) * 0x9e3779b97f4a7c15ULL;
+    h ^= (hi ^ (tag * 0xc2b2ae3d27d4eb4fULL)) * 0xff51afd7ed558ccdULL;
+    return hash_mix64(h);
 }
 
 /* Two 8-byte compares: cheaper than a memcmp() call on the lookup path. */

@@ -2,11 +2,13 @@
 #include "detect/detector.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/dns_text.h"
+#include "detect/client_key.h"
 #include "detect/client_table.h"
 #include "detect/networks.h"
 #include "detect/pending.h"
@@ -169,12 +171,22 @@ static const char *scope_mode_name(enum scope_mode mode)
     return mode == SCOPE_SITE ? "site" : "server";
 }
 
+/* Copy a scope key, cut to @p size - 1 bytes as snprintf("%s") would cut it. */
+static void key_copy(char *dst, size_t size, const char *src)
+{
+    size_t len = strnlen(src, size - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 static void fill_row(struct detector *det, uint32_t scope, const struct prefix *key,
                      const struct dns_message *query, uint32_t flags, struct store_client *row)
 {
-    memset(row, 0, sizeof(*row));
-    snprintf(row->scope, sizeof(row->scope), "%s", scope_registry_get(&det->scopes, scope)->key);
-    prefix_format(key, row->client, sizeof(row->client));
+    /* Every field is set below or by the memset: first_query stays "" without a question. */
+    row->first_query[0] = '\0';
+    memset(row, 0, offsetof(struct store_client, first_query));
+    key_copy(row->scope, sizeof(row->scope), scope_registry_get(&det->scopes, scope)->key);
+    client_key_format(key, row->client, sizeof(row->client));
     row->first_seen = query->ts_sec;
     row->last_seen = query->ts_sec;
     row->query_count = 1;
@@ -397,7 +409,7 @@ static void submit_entry_seen(struct detector *det, struct client_entry *e)
     struct prefix key;
     char client[STORE_KEY_MAX];
     client_entry_prefix(e, &key);
-    prefix_format(&key, client, sizeof(client));
+    client_key_format(&key, client, sizeof(client));
     const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
     note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
                                                        e->last_seen, e->unflushed));
