@@ -146,8 +146,8 @@ if [ $have_tshark -eq 1 ]; then
 fi
 if [ $QUICK -eq 0 ]; then
     # tcpdump is left out on 10M packets: one run took over 6 minutes there,
-    # against 3 s on 1M packets, because its time grows faster than the
-    # packet count on captures with a million distinct addresses.
+    # against 3 s on 1M packets. On this capture, with a million distinct
+    # addresses, its time grows much faster than the packet count.
     for tool in floor dnsfirst-run dnsfirst-learn dnsfirst-decode "${peers[@]}"; do
         if [ "$tool" != tcpdump ]; then
             cases+=("c10m $tool")
@@ -230,7 +230,7 @@ run_all() {
     for run in $(seq 1 "$RUNS"); do
         log "run $run of $RUNS"
         for c in "${cases[@]}"; do
-            measure ${c% *} ${c#* } "$run"
+            measure "${c% *}" "${c#* }" "$run"
         done
     done
 }

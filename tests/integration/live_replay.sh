@@ -52,7 +52,16 @@ else
     [ "$got" -le "$expected" ] || fail "$got alerts, more than the $expected expected"
 fi
 
-# 2. Flood of spoofed sources, two workers, bounded memory.
+# 2. Flood of spoofed sources, two workers, bounded memory. AddressSanitizer's
+# shadow memory and quarantine count in RSS, so the memory bound is checked on
+# the build without sanitizers when the caller names one (DNSFIRST_PLAIN).
+CHECK_RSS=1
+if [ -n "${DNSFIRST_PLAIN:-}" ]; then
+    DNSFIRST=$DNSFIRST_PLAIN
+elif ldd "$DNSFIRST" 2>/dev/null | grep -q libasan; then
+    CHECK_RSS=0
+    note "NOTE: $DNSFIRST uses AddressSanitizer and no DNSFIRST_PLAIN was given: RSS not checked"
+fi
 "$TMP/gen-capture" --out "$TMP/flood.pcap" --packets $((FLOOD_CLIENTS * 2)) \
     --clients "$FLOOD_CLIENTS" --seed 11 --internal-share 0 --loss 0.5 --servers 2 \
     >/dev/null || fail "generator failed"
@@ -80,8 +89,10 @@ stop_dnsfirst TERM
 note "flood: peak RSS $((peak_kib / 1024)) MiB (limit $MEMORY_LIMIT_MIB MiB), metrics answered" \
      "$answered times, $(grep -c 'Storm' "$TMP/flood-alerts.json") aggregated alerts"
 grep "kernel dropped\|storm clients \|clients evicted\|^  packets" "$TMP/flood.log"
-[ "$peak_kib" -lt $((MEMORY_LIMIT_MIB * 1024)) ] \
-    || fail "peak RSS $peak_kib KiB is over memory-limit $MEMORY_LIMIT_MIB MiB"
+if [ "$CHECK_RSS" = 1 ]; then
+    [ "$peak_kib" -lt $((MEMORY_LIMIT_MIB * 1024)) ] \
+        || fail "peak RSS $peak_kib KiB is over memory-limit $MEMORY_LIMIT_MIB MiB"
+fi
 grep -q '"name":"New External Client DNS Storm"' "$TMP/flood-alerts.json" \
     || fail "no aggregated storm alert: $(head -3 "$TMP/flood-alerts.json")"
 grep -q "storm, scope '.*' began" "$TMP/flood.log" || fail "storm start not logged"
