@@ -9,3 +9,9 @@
 
 /* Open cfg->state_path. Returns 0, or the store's error after logging it. */
 int baseline_open(const struct config *cfg, bool read_only, struct store **out);
+
+/*
+ * Open cfg->state_path for reading and writing without PRAGMA quick_check,
+ * for run, which loads every client row right after. Returns as baseline_open().
+ */
+int baseline_open_for_run(const struct config *cfg, struct store **out);

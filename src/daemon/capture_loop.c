@@ -22,10 +22,26 @@ void capture_set_between_packets(capture_between_fn fn, void *ctx)
     between_packets_ctx = ctx;
 }
 
+static volatile sig_atomic_t hangup_requested = 0;
+static capture_between_fn on_hangup;
+static void *on_hangup_ctx;
+
+void capture_set_hangup(capture_between_fn fn, void *ctx)
+{
+    on_hangup = fn;
+    on_hangup_ctx = ctx;
+}
+
 static void on_stop_signal(int sig)
 {
     (void)sig;
     capture_stop_requested = 1;
+}
+
+static void on_hangup_signal(int sig)
+{
+    (void)sig;
+    hangup_requested = 1;
 }
 
 void capture_install_signals(void)
@@ -36,6 +52,22 @@ void capture_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+
+    sa.sa_handler = on_hangup_signal;
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+void capture_service(void)
+{
+    if (hangup_requested) {
+        hangup_requested = 0;
+        if (on_hangup != NULL) {
+            on_hangup(on_hangup_ctx);
+        }
+    }
+    if (between_packets != NULL) {
+        between_packets(between_packets_ctx);
+    }
 }
 
 /* Wraps the caller's callback to count queries and responses on the way. */
@@ -62,9 +94,7 @@ static void on_packet(void *arg, const struct packet *pkt)
 {
     struct counting_emit *ce = arg;
     ce->counters->packets++;
-    if (between_packets != NULL) {
-        between_packets(between_packets_ctx);
-    }
+    capture_service();
     enum decode_skip skip = decoder_packet(ce->decoder, pkt, count_and_emit, ce);
     ce->counters->skipped[skip]++;
 }

@@ -14,7 +14,10 @@
 /* Set by SIGINT and SIGTERM: the loop stops after the current packet. */
 extern volatile sig_atomic_t capture_stop_requested;
 
-/* Install the SIGINT and SIGTERM handlers that set capture_stop_requested. */
+/*
+ * Install the SIGINT and SIGTERM handlers that set capture_stop_requested,
+ * and a SIGHUP handler whose work capture_service() does.
+ */
 void capture_install_signals(void);
 
 /*
@@ -24,6 +27,15 @@ void capture_install_signals(void);
  */
 typedef void (*capture_between_fn)(void *ctx);
 void capture_set_between_packets(capture_between_fn fn, void *ctx);
+
+/* Work to run once after each SIGHUP, such as reopening the alert file. */
+void capture_set_hangup(capture_between_fn fn, void *ctx);
+
+/*
+ * Run the SIGHUP work if a SIGHUP arrived, then the between-packets work.
+ * The file and dnstap loops call it between packets or frames.
+ */
+void capture_service(void);
 
 /* Create a decoder for the DNS ports and DoH servers of @p cfg, or NULL. */
 struct decoder *capture_create_decoder(const struct config *cfg);

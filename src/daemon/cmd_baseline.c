@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/baseline_open.h"
 #include "daemon/commands.h"
@@ -16,7 +17,6 @@
 #include "store/baseline_io.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/timefmt.h"
 
 static const struct command_options baseline_options = {
     .command = "baseline",
@@ -33,7 +33,19 @@ static const struct command_options baseline_options = {
                "export: one JSON object per client. import: merge such a file in one "
                "transaction (earliest first seen and latest last seen win).",
     .flags = OPT_CONFIG,
+    .output_help = "File that list, stats and export write to, replacing it; - is standard "
+                   "output.",
 };
+
+/* RFC 3339 UTC without a fraction: the baseline keeps whole seconds. */
+static void format_seconds(int64_t sec, char *buf, size_t size)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(buf, size, "%lld", (long long)sec);
+    }
+}
 
 /* How the client entered the baseline, for the FLAGS column of list. */
 static const char *row_kind(uint32_t flags)
@@ -49,8 +61,8 @@ static int print_row(void *ctx, const struct store_client *row)
     FILE *out = ctx;
     char first[40];
     char last[40];
-    timefmt_rfc3339(row->first_seen, 0, first, sizeof(first));
-    timefmt_rfc3339(row->last_seen, 0, last, sizeof(last));
+    format_seconds(row->first_seen, first, sizeof(first));
+    format_seconds(row->last_seen, last, sizeof(last));
     fprintf(out, "%-40s %-44s %s %s %8llu %-7s %s\n", row->scope, row->client, first, last,
             (unsigned long long)row->query_count,
             row_kind(row->flags), row->first_query);
@@ -59,7 +71,7 @@ static int print_row(void *ctx, const struct store_client *row)
 
 static int do_list(struct store *st, FILE *out)
 {
-    fprintf(out, "%-40s %-44s %-27s %-27s %8s %-7s %s\n", "SCOPE", "CLIENT", "FIRST_SEEN",
+    fprintf(out, "%-40s %-44s %-20s %-20s %8s %-7s %s\n", "SCOPE", "CLIENT", "FIRST_SEEN",
             "LAST_SEEN", "QUERIES", "FLAGS", "FIRST_QUERY");
     return st->ops->list(st, print_row, out);
 }
@@ -74,8 +86,8 @@ static int do_stats(struct store *st, FILE *out)
     char oldest[40] = "-";
     char newest[40] = "-";
     if (s.clients > 0) {
-        timefmt_rfc3339(s.oldest_first_seen, 0, oldest, sizeof(oldest));
-        timefmt_rfc3339(s.newest_last_seen, 0, newest, sizeof(newest));
+        format_seconds(s.oldest_first_seen, oldest, sizeof(oldest));
+        format_seconds(s.newest_last_seen, newest, sizeof(newest));
     }
     fprintf(out, "clients %llu\nscopes %llu\nlearned %llu\nalerted %llu\n"
                  "outbox %llu\noldest_first_seen %s\nnewest_last_seen %s\n",
@@ -177,6 +189,31 @@ static int take_older_than(int *argc, char **argv, int64_t *seconds, bool *given
     return EXIT_OK;
 }
 
+/* Run list, stats or export into the -o file (replaced, not appended), or standard output. */
+static int print_to_output(const char *sub, struct store *st, const char *path)
+{
+    bool to_stdout = path[0] == '\0' || strcmp(path, "-") == 0;
+    FILE *out = to_stdout ? stdout : fopen(path, "w");
+    if (out == NULL) {
+        log_err("baseline, cannot open '%s' for writing (%m)", path);
+        return DF_EOUTPUT;
+    }
+
+    int ret = 0;
+    if (strcmp(sub, "export") == 0) {
+        uint64_t rows = 0;
+        ret = baseline_io_export(st, out, &rows);
+    } else if (strcmp(sub, "list") == 0) {
+        ret = do_list(st, out);
+    } else {
+        ret = do_stats(st, out);
+    }
+    if (fflush(out) != 0 || (!to_stdout && fclose(out) != 0)) {
+        ret = ret != 0 ? ret : DF_EOUTPUT;
+    }
+    return ret;
+}
+
 static int run_subcommand(const char *sub, const char *arg, const struct config *cfg,
                           int64_t older_than, bool storm)
 {
@@ -188,19 +225,8 @@ static int run_subcommand(const char *sub, const char *arg, const struct config 
     }
 
     int ret = 0;
-    if (strcmp(sub, "export") == 0) {
-        FILE *out = strcmp(cfg->output_path, "-") == 0 || cfg->output_path[0] == '\0'
-                        ? stdout
-                        : fopen(cfg->output_path, "w");
-        uint64_t rows = 0;
-        ret = out == NULL ? DF_EOUTPUT : baseline_io_export(st, out, &rows);
-        if (out != NULL && out != stdout && fclose(out) != 0) {
-            ret = DF_EOUTPUT;
-        }
-    } else if (strcmp(sub, "list") == 0) {
-        ret = do_list(st, stdout);
-    } else if (strcmp(sub, "stats") == 0) {
-        ret = do_stats(st, stdout);
+    if (strcmp(sub, "export") == 0 || strcmp(sub, "list") == 0 || strcmp(sub, "stats") == 0) {
+        ret = print_to_output(sub, st, cfg->output_path);
     } else if (strcmp(sub, "forget") == 0) {
         ret = do_forget(st, arg);
     } else if (strcmp(sub, "prune") == 0) {
@@ -208,10 +234,15 @@ static int run_subcommand(const char *sub, const char *arg, const struct config 
     } else {
         ret = do_import(st, arg);
     }
+    st->ops->close(st);
+    if (ret == DF_EPARSE && strcmp(sub, "forget") == 0) {
+        fprintf(stderr, "dnsfirst baseline forget: invalid address '%s' (expected an address, "
+                        "a prefix such as 203.0.113.0/24, or a client key)\n", arg);
+        return EXIT_USAGE;
+    }
     if (ret != 0 && strcmp(sub, "import") != 0) {
         log_err("baseline, %s on '%s' failed (%s)", sub, cfg->state_path, df_strerror(ret));
     }
-    st->ops->close(st);
     return ret == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_check_config.c - "dnsfirst check-config": validate settings and print them. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/commands.h"
 #include "daemon/options.h"
+#include "enrich/enrichment.h"
+#include "enrich/intel.h"
 
 static const struct command_options check_options = {
     .command = "check-config",
@@ -34,6 +37,16 @@ int cmd_check_config(int argc, char **argv)
         fprintf(stderr, "dnsfirst check-config: unexpected argument '%s'\n", argv[first_arg]);
         return EXIT_USAGE;
     }
+    /* Load what run would load at start, so a missing list or database shows here. */
+    struct enrichment *enrichment = NULL;
+    char err[INTEL_ERR_MAX];
+    ret = enrichment_create(&cfg, &enrichment, err, sizeof(err));
+    if (ret != 0) {
+        fprintf(stderr, "dnsfirst check-config: %s\n", err);
+        return ret == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    enrichment_destroy(enrichment);
+
     config_print(&cfg, stdout);
     fprintf(stderr, "dnsfirst check-config: configuration is valid\n");
     return EXIT_OK;

@@ -19,6 +19,8 @@ static const struct command_options decode_options = {
                "object per message with the same field names as the alerts. Needs no "
                "baseline. The summary goes to standard error.",
     .flags = OPT_READ,
+    .output_help = "File that decoded messages are appended to as JSON lines; - is "
+                   "standard output.",
 };
 
 struct decode_state {

@@ -79,6 +79,24 @@ static void on_between_packets(void *ctx)
     enrichment_tick(ctx, log_intel_reload_error, NULL);
 }
 
+/*
+ * SIGHUP in a file or dnstap run: reopen the alert file (log rotation) and
+ * reload the intel lists. Settings are reloaded by live sensors only.
+ */
+static void on_hangup(void *ctx)
+{
+    struct run_state *rs = ctx;
+    if (sink_reopen(rs->sink) != 0) {
+        log_err("output, cannot reopen '%s' (%m); still writing to the old file",
+                sink_path(rs->sink));
+    } else {
+        log_notice("output, reopened '%s' after SIGHUP", sink_path(rs->sink));
+    }
+    if (rs->enrichment != NULL) {
+        enrichment_reload_requested = 1;
+    }
+}
+
 /* Load lists and databases first: a bad file is a config error (exit 2) before any I/O. */
 static int run_open_enrichment(const struct config *cfg, struct run_state *rs)
 {
@@ -92,7 +110,6 @@ static int run_open_enrichment(const struct config *cfg, struct run_state *rs)
         char text[256];
         enrichment_describe(rs->enrichment, text, sizeof(text));
         log_info("enrichment, %s", text);
-        enrichment_install_sighup();
         capture_set_between_packets(on_between_packets, rs->enrichment);
     }
     return EXIT_OK;
@@ -108,7 +125,7 @@ static int run_open(const struct config *cfg, struct run_state *rs)
         log_err("output, cannot open '%s' (%m)", cfg->output_path);
         return EXIT_RUNTIME;
     }
-    if (baseline_open(cfg, false, &rs->store) != 0) {
+    if (baseline_open_for_run(cfg, &rs->store) != 0) {
         return EXIT_RUNTIME;
     }
     rs->store->alert_fn = write_alert;
@@ -181,6 +198,7 @@ int cmd_run(int argc, char **argv)
     }
 
     capture_install_signals();
+    capture_set_hangup(on_hangup, &rs);
     struct capture_counters counters;
     memset(&counters, 0, sizeof(counters));
     if (cfg.dnstap_count > 0) {

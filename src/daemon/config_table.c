@@ -675,7 +675,7 @@ static const struct config_setting settings[] = {
         "intel-domains", CONFIG_TYPE_PATH, "[NAME=]FILE", "",
         "Domain list whose names, and names below them, mark an alert's query name: one "
         "name per line, hosts file, adblock ||name^ or RPZ zone lines. NAME defaults to "
-        "the file's base name.",
+        "the file's base name without its extension.",
         true, enrich_set_intel_domains, enrich_format_intel_domains, FIELD(intel_domains),
         0, 0, NULL,
     },

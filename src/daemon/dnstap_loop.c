@@ -190,6 +190,7 @@ int dnstap_loop_listen(const struct config *cfg, decoder_emit_fn emit,
             log_err("dnstap, cannot wait for data (%s)", df_strerror(ret));
             break;
         }
+        capture_service();
         int64_t now = wall_clock_ns();
         if (now >= next_tick) {
             advance(ctx, now - DNSTAP_DELIVERY_LAG_S * NS_PER_SEC);

@@ -21,9 +21,14 @@ static bool setting_allowed(const struct command_options *cmd, const char *name)
     if (cmd->flags & OPT_ALL_SETTINGS) {
         return true;
     }
-    /* Commands that read no traffic still need to find the baseline and log. */
-    return strcmp(name, "state") == 0 || strcmp(name, "log-level") == 0 ||
-           strcmp(name, "output") == 0 || strcmp(name, "dns-port") == 0;
+    /* Commands that read no traffic still need to find the baseline and log;
+     * decode needs to know which traffic is DNS. */
+    if (strcmp(name, "state") == 0 || strcmp(name, "log-level") == 0 ||
+        strcmp(name, "output") == 0) {
+        return true;
+    }
+    return (cmd->flags & OPT_READ) &&
+           (strcmp(name, "dns-port") == 0 || strcmp(name, "doh-server") == 0);
 }
 
 static size_t build_long_options(const struct command_options *cmd, struct option *opts)
@@ -71,7 +76,8 @@ static void print_wrapped(const char *text, int indent)
     putchar('\n');
 }
 
-static void print_setting_help(const struct config_setting *s)
+static void print_setting_help(const struct command_options *cmd,
+                               const struct config_setting *s)
 {
     char flag[96];
     const char *short_flag = strcmp(s->name, "output") == 0 ? "-o, " : "    ";
@@ -86,7 +92,11 @@ static void print_setting_help(const struct config_setting *s)
     puts(flag);
 
     char help[1024];
-    snprintf(help, sizeof(help), "%s%s Default: %s.", s->help,
+    const char *text = s->help;
+    if (strcmp(s->name, "output") == 0 && cmd->output_help != NULL) {
+        text = cmd->output_help;
+    }
+    snprintf(help, sizeof(help), "%s%s Default: %s.", text,
              s->repeatable ? " Repeatable." : "",
              s->default_text[0] != '\0' ? s->default_text : "none");
     print_wrapped(help, 10);
@@ -111,7 +121,7 @@ static void print_help(const struct command_options *cmd)
     for (size_t i = 0; i < config_setting_count(); i++) {
         const struct config_setting *s = config_setting_at(i);
         if (setting_allowed(cmd, s->name)) {
-            print_setting_help(s);
+            print_setting_help(cmd, s);
         }
     }
     printf("\nexit codes: 0 success, 1 runtime error, 2 usage or configuration error\n");

@@ -27,6 +27,7 @@ struct command_options {
     const char *usage;     /* synopsis line for --help */
     const char *summary;   /* one paragraph for --help */
     unsigned flags;        /* OPT_* */
+    const char *output_help; /* help of -o when it is not the alert file, or NULL */
 };
 
 /*

@@ -90,6 +90,10 @@ void summary_print_detection(FILE *out, const struct detector_stats *d,
         line(out, "clients loaded", d->clients_loaded);
         line(out, "clients seen", d->clients_seen);
         line(out, "clients learned", d->clients_learned);
+        if (d->clients_learned > 0 && d->clients_new == 0) {
+            fprintf(out, "  (learned: first seen within their scope's learning period, "
+                         "see --learning-period)\n");
+        }
         line(out, "new clients", d->clients_new);
         line(out, "clients expired", d->clients_expired);
         line(out, "responses matched to alerts", d->responses_matched);

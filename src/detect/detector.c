@@ -281,6 +281,13 @@ void detector_reconfigure(struct detector *det, const struct config *cfg)
 {
     det->cfg = cfg;
     storm_configure(&det->storm, cfg->storm_threshold, cfg->storm_interval_s);
+
+    /* The old config is freed after this: nothing may still point into it. */
+    networks_init(&det->internal, cfg->internal, cfg->internal_count);
+    memset(det->dns_ports, 0, sizeof(det->dns_ports));
+    for (size_t i = 0; i < cfg->dns_port_count; i++) {
+        det->dns_ports[cfg->dns_ports[i] / 8] |= (uint8_t)(1u << (cfg->dns_ports[i] % 8));
+    }
 }
 
 size_t detector_client_count(const struct detector *det)
@@ -542,6 +549,23 @@ void detector_message(struct detector *det, const struct dns_message *msg)
     process_query(det, msg);
 }
 
+/*
+ * A --learn run trains the baseline on purpose, so the scopes it saw leave
+ * their learning period with it: a later run on newer traffic alerts at once
+ * instead of learning for another learning-period.
+ */
+static void end_learning_periods(struct detector *det, int64_t now)
+{
+    for (uint32_t id = 1; id <= det->scopes.count; id++) {
+        struct scope *s = scope_registry_get(&det->scopes, id);
+        if (!s->start_known || s->start + det->cfg->learning_period_s <= now) {
+            continue;
+        }
+        s->start = now - det->cfg->learning_period_s;
+        note_store_error(det, det->store->ops->scope_start_set(det->store, s->key, s->start));
+    }
+}
+
 int detector_finish(struct detector *det)
 {
     note_store_error(det, storm_flush(&det->storm, det->now_ns / NS_PER_SEC));
@@ -550,6 +574,9 @@ int detector_finish(struct detector *det)
 
     int64_t now = det->now_ns / NS_PER_SEC;
     flush_seen(det, now);
+    if (det->cfg->learn_only) {
+        end_learning_periods(det, now);
+    }
 
     /* Prune only after the last-seen updates above committed, or it could
      * delete rows those updates were about to refresh. */

@@ -2,6 +2,7 @@
 #include "output/sink.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #define SINK_BUFFER_SIZE 65536
 
 struct sink {
+    pthread_mutex_t lock; /* the store's writer thread writes, a SIGHUP handler reopens */
     FILE *fp;
     bool is_stdout;
     char *line;       /* JSON plus newline, so one fwrite() carries both */
@@ -56,6 +58,7 @@ int sink_open(const char *path, struct sink **out)
     }
     memcpy(s->path, name, name_len + 1);
     s->is_stdout = is_stdout;
+    pthread_mutex_init(&s->lock, NULL);
     if (is_stdout) {
         s->fp = stdout;
         *out = s;
@@ -95,7 +98,7 @@ static int reserve_line(struct sink *s, size_t need)
     return 0;
 }
 
-int sink_write_line(struct sink *s, const char *json, size_t len)
+static int write_line_locked(struct sink *s, const char *json, size_t len)
 {
     int ret = reserve_line(s, len + 1);
     if (ret != 0) {
@@ -114,7 +117,17 @@ int sink_write_line(struct sink *s, const char *json, size_t len)
     return 0;
 }
 
-int sink_sync(struct sink *s)
+int sink_write_line(struct sink *s, const char *json, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    int ret = write_line_locked(s, json, len);
+    int saved = errno;
+    pthread_mutex_unlock(&s->lock);
+    errno = saved;
+    return ret;
+}
+
+static int sync_locked(struct sink *s)
 {
     if (fflush(s->fp) != 0) {
         return DF_EOUTPUT;
@@ -130,12 +143,18 @@ int sink_sync(struct sink *s)
     return 0;
 }
 
-int sink_reopen(struct sink *s)
+int sink_sync(struct sink *s)
 {
-    if (s->is_stdout) {
-        return 0;
-    }
+    pthread_mutex_lock(&s->lock);
+    int ret = sync_locked(s);
+    int saved = errno;
+    pthread_mutex_unlock(&s->lock);
+    errno = saved;
+    return ret;
+}
 
+static int reopen_locked(struct sink *s)
+{
     /* The old stream keeps the shared buffer until it is closed. */
     fflush(s->fp);
     char *iobuf = malloc(SINK_BUFFER_SIZE);
@@ -160,6 +179,19 @@ int sink_reopen(struct sink *s)
     return 0;
 }
 
+int sink_reopen(struct sink *s)
+{
+    if (s->is_stdout) {
+        return 0;
+    }
+    pthread_mutex_lock(&s->lock);
+    int ret = reopen_locked(s);
+    int saved = errno;
+    pthread_mutex_unlock(&s->lock);
+    errno = saved;
+    return ret;
+}
+
 void sink_close(struct sink *s)
 {
     if (s == NULL) {
@@ -172,6 +204,7 @@ void sink_close(struct sink *s)
     }
     free(s->iobuf);
     free(s->line);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 

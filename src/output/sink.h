@@ -3,9 +3,9 @@
  * sink.h - the alert sink: JSON lines appended to a file or standard output.
  *
  * Each line goes out with one fwrite() and a flush, so a reader tailing the
- * file gets whole lines. Only one thread writes alerts, so the sink has no
- * lock. After a failed call errno still holds the reason for the caller's
- * log message.
+ * file gets whole lines. A mutex lets one thread write while another
+ * reopens the file after log rotation. After a failed call errno still
+ * holds the reason for the caller's log message.
  */
 #pragma once
 

@@ -73,6 +73,9 @@ struct sqlite_store {
     pthread_mutex_t db_lock;
     struct statements stmt;
     struct write_queue *queue;
+    /* The writer thread's batch in key order, reused between batches. */
+    struct write_item **order;
+    size_t order_capacity;
     /* Target of the running forget, read by the dnsfirst_covers() SQL function. */
     struct prefix forget_target;
     bool forget_target_valid;
@@ -564,7 +567,8 @@ static void client_bind(sqlite3_stmt *stmt, const struct store_client *row)
     sqlite3_bind_text(stmt, 7, row->first_query, -1, SQLITE_STATIC);
 }
 
-static int item_write(struct sqlite_store *s, struct write_item *item)
+/* Insert or update the client row of @p item. */
+static int item_client_write(struct sqlite_store *s, const struct write_item *item)
 {
     if (item->type == WRITE_ITEM_SEEN) {
         sqlite3_stmt *stmt = s->stmt.client_seen;
@@ -576,25 +580,77 @@ static int item_write(struct sqlite_store *s, struct write_item *item)
     }
 
     client_bind(s->stmt.client_new, &item->row);
-    int ret = stmt_run(s, s->stmt.client_new, "inserting a client");
-    if (ret != 0 || item->alert == NULL) {
-        return ret;
-    }
+    return stmt_run(s, s->stmt.client_new, "inserting a client");
+}
 
+/* Queue the alert of @p item in the outbox and note its row id. */
+static int item_alert_write(struct sqlite_store *s, struct write_item *item)
+{
     sqlite3_stmt *stmt = s->stmt.outbox_add;
     sqlite3_bind_text(stmt, 1, item->alert, (int)item->alert_len, SQLITE_STATIC);
-    ret = stmt_run(s, stmt, "queueing an alert");
+    int ret = stmt_run(s, stmt, "queueing an alert");
     item->outbox_id = sqlite3_last_insert_rowid(s->db);
     return ret;
 }
 
-/* Write a batch in one transaction. Keeps the first error, like a rc chain. */
+/* (scope, client) in SQLite's BINARY order, then queue order (items are contiguous). */
+static int item_key_compare(const void *a, const void *b)
+{
+    const struct write_item *x = *(const struct write_item *const *)a;
+    const struct write_item *y = *(const struct write_item *const *)b;
+    int order = strcmp(x->row.scope, y->row.scope);
+    if (order == 0) {
+        order = strcmp(x->row.client, y->row.client);
+    }
+    if (order == 0) {
+        order = x < y ? -1 : x > y;
+    }
+    return order;
+}
+
+/*
+ * Fill s->order with the items in key order, so that the B-tree pages of
+ * one batch are visited in one sweep. Items of one client keep their queue
+ * order, so a NEW row is written before a later SEEN update of it.
+ */
+static int batch_order(struct sqlite_store *s, struct write_item *items, size_t count)
+{
+    if (count > s->order_capacity) {
+        struct write_item **order = realloc(s->order, count * sizeof(*order));
+        if (order == NULL) {
+            error_set(s, "cannot sort a batch of %zu rows: out of memory", count);
+            return -ENOMEM;
+        }
+        s->order = order;
+        s->order_capacity = count;
+    }
+    for (size_t i = 0; i < count; i++) {
+        s->order[i] = &items[i];
+    }
+    qsort(s->order, count, sizeof(*s->order), item_key_compare);
+    return 0;
+}
+
+/*
+ * Write a batch in one transaction: the client rows in key order, then the
+ * alerts into the outbox in queue order, so that outbox ids grow in the
+ * order batch_alerts_write() delivers them. Keeps the first error, like a
+ * rc chain.
+ */
 static int batch_write(struct sqlite_store *s, struct write_item *items,
                        size_t count)
 {
-    int ret = stmt_run(s, s->stmt.begin, "BEGIN");
+    int ret = batch_order(s, items, count);
+    if (ret == 0) {
+        ret = stmt_run(s, s->stmt.begin, "BEGIN");
+    }
     for (size_t i = 0; ret == 0 && i < count; i++) {
-        ret = item_write(s, &items[i]);
+        ret = item_client_write(s, s->order[i]);
+    }
+    for (size_t i = 0; ret == 0 && i < count; i++) {
+        if (items[i].type == WRITE_ITEM_NEW && items[i].alert != NULL) {
+            ret = item_alert_write(s, &items[i]);
+        }
     }
     if (ret == 0) {
         ret = stmt_run(s, s->stmt.commit, "COMMIT");
@@ -1008,6 +1064,7 @@ static void store_free(struct sqlite_store *s)
         close(s->lock_fd);
     }
     pthread_mutex_destroy(&s->db_lock);
+    free(s->order);
     free(s);
 }
 

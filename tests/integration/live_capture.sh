@@ -73,6 +73,12 @@ ip netns exec "$NS_CLI" dig +short +time=1 +tries=1 @2001:db8:53::1 -b 2001:db8:
     www.example.test AAAA >/dev/null
 wait_for_line "$ALERTS" '"client_key":"2001:db8:53::13/' 1 >/dev/null \
     || fail "no alert in the reopened file"
+# An IPv4 client whose first byte (192) matches an internal prefix makes the
+# detector scan the reloaded internal networks: they must not be the freed ones.
+ip netns exec "$NS_CLI" dig +short +time=1 +tries=1 @192.0.2.1 -b 192.0.2.11 \
+    www.example.test A >/dev/null
+sleep 0.3
+kill -0 "$DNSFIRST_PID" 2>/dev/null || fail "dnsfirst died after SIGHUP: $(tail -5 "$TMP/run1.log")"
 
 # A config error keeps the old config.
 echo "storm-threshold = many" >> "$CONF"

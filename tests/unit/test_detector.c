@@ -288,6 +288,28 @@ static void test_detector_learn_only_never_alerts(void **state)
     assert_string_equal(field(f->alerts[0], "source", "ip"), "198.51.100.2");
 }
 
+static void test_detector_learn_run_ends_learning(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.learning_period_s = 3600;
+    f->cfg.learn_only = true;
+    open_detector(f);
+    query(f, "203.0.113.5", "192.0.2.1", 1000);
+    query(f, "203.0.113.6", "192.0.2.1", 1100);
+    close_detector(f);
+    assert_int_equal(f->alert_count, 0);
+
+    /* Still within an hour of the scope's first query, but the --learn run
+     * trained the baseline on purpose: new clients now alert. */
+    f->cfg.learn_only = false;
+    open_detector(f);
+    query(f, "203.0.113.5", "192.0.2.1", 1200);
+    query(f, "198.51.100.9", "192.0.2.1", 1201);
+    close_detector(f);
+    assert_int_equal(f->alert_count, 1);
+    assert_string_equal(field(f->alerts[0], "source", "ip"), "198.51.100.9");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detector_response_fills_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_baseline_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_learn_only_never_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detector_learn_run_ends_learning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
