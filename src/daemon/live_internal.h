@@ -21,6 +21,7 @@
 #include "daemon/summary.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
+#include "enrich/enrichment.h"
 #include "input/live_input.h"
 #include "output/sink.h"
 #include "store/store.h"
@@ -45,6 +46,8 @@ struct shard {
     struct live *live;
     uint32_t index;
     struct detector *det;
+    struct enrichment *enrichment;      /* this shard's own, or NULL when none is configured */
+    atomic_bool intel_reload;           /* SIGHUP asked for the intel lists again */
     struct config *cfg;                 /* this shard's copy */
     _Atomic(struct config *) next_cfg;  /* a reload waiting to be taken */
     struct msg_queue *queues;           /* one per capture thread */

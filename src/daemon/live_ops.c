@@ -198,6 +198,9 @@ void live_reload(struct live *lv)
         }
         free(atomic_exchange(&lv->shards[i].next_cfg, copy));
     }
+    for (uint32_t i = 0; i < lv->shard_count; i++) {
+        atomic_store(&lv->shards[i].intel_reload, true);
+    }
     reopen_output(lv);
     log_notice("config, reloaded '%s'", shown);
 }

@@ -28,6 +28,7 @@
 #include "daemon/metrics.h"
 #include "daemon/options.h"
 #include "daemon/privileges.h"
+#include "enrich/intel.h"
 #include "detect/scope.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -113,6 +114,12 @@ static void shard_publish(struct shard *s)
 }
 
 /* Once per LIVE_TICK_NS: take a reloaded config, advance the clock, publish. */
+static void log_intel_reload_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    log_err("intel, cannot reload %s; keeping the loaded list", message);
+}
+
 static void shard_tick(struct shard *s, int64_t now_ns)
 {
     struct config *next = atomic_exchange(&s->next_cfg, NULL);
@@ -121,6 +128,10 @@ static void shard_tick(struct shard *s, int64_t now_ns)
         free(s->cfg);
         s->cfg = next;
     }
+    if (atomic_exchange(&s->intel_reload, false)) {
+        enrichment_reload(s->enrichment, log_intel_reload_error, NULL);
+    }
+    enrichment_tick(s->enrichment, log_intel_reload_error, NULL);
     detector_advance(s->det, now_ns);
     shard_publish(s);
     s->last_tick_ns = now_ns;
@@ -348,6 +359,17 @@ static int open_shards(struct live *lv)
         detector_set_inputs(s->det, (const char *const *)lv->input_names,
                             lv->cfg->interface_count);
         detector_set_storm_events(s->det, on_storm_event, s);
+
+        /* Enrichment is single-threaded, so each shard has its own: lv->cfg lives
+         * for the whole run. NOTE: N shards hold N copies of the intel lists. */
+        char err[INTEL_ERR_MAX];
+        ret = enrichment_create(lv->cfg, &s->enrichment, err, sizeof(err));
+        if (ret != 0) {
+            log_err("enrichment, %s", err);
+            return ret;
+        }
+        atomic_init(&s->intel_reload, false);
+        detector_set_enrichment(s->det, s->enrichment);
 
         if (!lv->inline_mode) {
             s->queues = calloc(lv->capture_count, sizeof(*s->queues));
@@ -582,6 +604,8 @@ static void live_free(struct live *lv)
     for (uint32_t i = 0; i < lv->shard_count; i++) {
         struct shard *s = &lv->shards[i];
         detector_destroy(s->det);
+        enrichment_print_summary(s->enrichment, stderr);
+        enrichment_destroy(s->enrichment);
         for (uint32_t c = 0; s->queues != NULL && c < lv->capture_count; c++) {
             free(s->queues[c].slots);
         }

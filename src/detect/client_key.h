@@ -4,8 +4,9 @@
  *
  * The store keys its rows by text such as "192.0.2.7/32". The detector
  * formats a key for every new client and every last-seen update, and
- * prefix_format() spends about 2,800 instructions on one (inet_ntop() of an
- * IPv4 address and the "/len" both go through sprintf). This writes IPv4
+ * prefix_format() spends about 2,800 instructions on one, measured with
+ * callgrind on glibc 2.36 (inet_ntop() of an IPv4 address and the "/len"
+ * both go through sprintf). This writes IPv4
  * keys digit by digit and IPv6 keys with inet_ntop() alone, and its output
  * is byte for byte that of prefix_format().
  */

@@ -253,6 +253,15 @@ void enrichment_tick(struct enrichment *en, intel_report_fn report, void *ctx)
     }
 }
 
+void enrichment_reload(struct enrichment *en, intel_report_fn report, void *ctx)
+{
+    if (en == NULL || en->intel == NULL) {
+        return;
+    }
+    en->stats.reloads++;
+    en->stats.reload_errors += intel_reload(en->intel, false, report, ctx);
+}
+
 static void on_sighup(int sig)
 {
     (void)sig;

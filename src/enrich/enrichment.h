@@ -93,6 +93,9 @@ bool enrichment_fill(struct enrichment *en, const struct dns_message *query,
  */
 void enrichment_tick(struct enrichment *en, intel_report_fn report, void *ctx);
 
+/* Reload the intel lists now; a list that fails keeps its old entries. */
+void enrichment_reload(struct enrichment *en, intel_report_fn report, void *ctx);
+
 /* Install the SIGHUP handler that sets enrichment_reload_requested. */
 void enrichment_install_sighup(void);
 

@@ -8,6 +8,11 @@
  * match. The cache is an open-addressing table probed over a short window;
  * a new address takes the first free or expired slot in its window, or
  * else the one that expires first.
+ *
+ * Names also arrive from traffic: the detector passes on the PTR answers
+ * it sees in other resolvers' responses (ptr_cache_store()). Without a
+ * ptr-resolver setting the cache holds only those, and no socket is open.
+ * Expiry runs on the wall clock, also for names from a replayed capture.
  */
 #include "enrich/ptr.h"
 
@@ -25,6 +30,7 @@
 #include "decode/dns_text.h"
 #include "decode/dns_wire.h"
 #include "util/cursor.h"
+#include "util/addr.h"
 #include "util/error.h"
 
 #define DNS_TYPE_PTR 12
@@ -47,10 +53,12 @@ struct cache_slot {
     uint16_t query_id;
     int64_t deadline_ms; /* PENDING: answer wait ends; DONE: entry expires */
     char name[PTR_NAME_MAX];
+    bool registered_known;                 /* registered is final */
+    char registered[PTR_REGISTERED_MAX]; /* "" when libpsl finds none, or too long */
 };
 
 struct ptr_resolver {
-    int fd;
+    int fd; /* -1 for a cache of names from traffic only */
     struct ptr_server server;
     int64_t timeout_ms;
     double tokens;      /* rate limit bucket */
@@ -154,12 +162,25 @@ int ptr_resolver_create(const struct config *cfg, struct ptr_resolver **out, cha
     return 0;
 }
 
+int ptr_cache_create(struct ptr_resolver **out)
+{
+    struct ptr_resolver *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return -ENOMEM;
+    }
+    r->fd = -1;
+    *out = r;
+    return 0;
+}
+
 void ptr_resolver_destroy(struct ptr_resolver *r)
 {
     if (r == NULL) {
         return;
     }
-    close(r->fd);
+    if (r->fd >= 0) {
+        close(r->fd);
+    }
     free(r);
 }
 
@@ -272,6 +293,9 @@ void ptr_resolver_request(struct ptr_resolver *r, const struct addr *a)
         r->stats.cache_hits++;
         return;
     }
+    if (r->fd < 0) {
+        return;
+    }
     if (!take_token(r, now)) {
         r->stats.rate_limited++;
         return;
@@ -311,6 +335,16 @@ static struct cache_slot *pending_slot(struct ptr_resolver *r, uint16_t id,
     return NULL;
 }
 
+/* Mark @p s as holding a name for @p ttl seconds, at most TTL_MAX_MS. */
+static void slot_set_name(struct cache_slot *s, uint32_t ttl, int64_t now)
+{
+    int64_t ttl_ms = (int64_t)ttl * 1000;
+    s->state = SLOT_DONE;
+    s->has_name = true;
+    s->registered_known = false;
+    s->deadline_ms = now + (ttl_ms < TTL_MAX_MS ? ttl_ms : TTL_MAX_MS);
+}
+
 /* Find the first PTR record in the answer section; fills @p s. */
 static void read_answers(const uint8_t *msg, size_t len, size_t pos, unsigned ancount,
                          struct cache_slot *s, int64_t now)
@@ -337,9 +371,7 @@ static void read_answers(const uint8_t *msg, size_t len, size_t pos, unsigned an
                 return;
             }
             dns_name_format(name, name_len, s->name, sizeof(s->name));
-            int64_t ttl_ms = (int64_t)ttl * 1000;
-            s->has_name = true;
-            s->deadline_ms = now + (ttl_ms < TTL_MAX_MS ? ttl_ms : TTL_MAX_MS);
+            slot_set_name(s, ttl, now);
             return;
         }
         pos = rdata + rdlen;
@@ -384,6 +416,9 @@ static void read_response(struct ptr_resolver *r, const uint8_t *msg, size_t len
 void ptr_resolver_poll(struct ptr_resolver *r)
 {
     uint8_t buf[4096];
+    if (r->fd < 0) {
+        return;
+    }
     for (;;) {
         ssize_t n = recv(r->fd, buf, sizeof(buf), 0);
         if (n <= 0) {
@@ -419,4 +454,68 @@ bool ptr_resolver_result(struct ptr_resolver *r, const struct addr *a, char *nam
     }
     snprintf(name, size, "%s", s->name);
     return true;
+}
+
+void ptr_cache_store(struct ptr_resolver *r, const struct addr *a, const char *name,
+                     uint32_t ttl_s)
+{
+    /* A pending query of ours for the same address takes this answer too. */
+    int64_t now = wall_ms();
+    struct cache_slot *s = cache_find(r, a, now);
+    if (s == NULL) {
+        s = cache_claim(r, a, now);
+        memset(s, 0, sizeof(*s));
+        s->addr = *a;
+    }
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    slot_set_name(s, ttl_s, now);
+    r->stats.traffic_names++;
+}
+
+/*
+ * Find the slot that last held a name for @p a, expired or not. Only a new
+ * address claims a slot, so the name stays until its slot is reused.
+ */
+static struct cache_slot *find_named(struct ptr_resolver *r, const struct addr *a)
+{
+    size_t home = slot_home(a);
+    for (size_t i = 0; i < PROBE_WINDOW; i++) {
+        struct cache_slot *s = &r->slots[(home + i) % PTR_CACHE_SIZE];
+        if (s->state == SLOT_DONE && s->has_name && memcmp(&s->addr, a, sizeof(*a)) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Fold the registrable domain of @p s->name into s->registered, once. */
+static void slot_registered_fill(struct cache_slot *s, const psl_ctx_t *psl)
+{
+    char lower[PTR_NAME_MAX];
+    size_t len = strnlen(s->name, sizeof(lower) - 1);
+    for (size_t i = 0; i < len; i++) {
+        char c = s->name[i];
+        lower[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    lower[len] = '\0';
+
+    const char *registered = psl_registrable_domain(psl, lower);
+    s->registered[0] = '\0';
+    if (registered != NULL && strlen(registered) < sizeof(s->registered)) {
+        memcpy(s->registered, registered, strlen(registered) + 1);
+    }
+    s->registered_known = true;
+}
+
+const char *ptr_cache_registered_domain(struct ptr_resolver *r, const struct addr *a,
+                                        const psl_ctx_t *psl)
+{
+    struct cache_slot *s = find_named(r, a);
+    if (s == NULL) {
+        return NULL;
+    }
+    if (!s->registered_known) {
+        slot_registered_fill(s, psl);
+    }
+    return s->registered[0] != '\0' ? s->registered : NULL;
 }

@@ -21,8 +21,11 @@ cat > "$CONF" <<EOF
 learning-period = 0
 storm-threshold = 100
 EOF
+# The live path enriches alerts too: the zone's name is on an intel list.
+echo "example.test" > "$TMP/intel.txt"
 COMMON=(-c "$CONF" --state "$STATE" -o "$ALERTS" --allow-root --response-wait 500ms
-        --metrics-address "$METRICS_PORT" --stats-interval 1s --client-prefix-v6 128)
+        --metrics-address "$METRICS_PORT" --stats-interval 1s --client-prefix-v6 128
+        --intel-domains "testlist=$TMP/intel.txt")
 
 # The ready probe above came from 192.0.2.14 before dnsfirst ran, so it is no alert.
 dnsfirst_up "$TMP/run1.log" "${COMMON[@]}"
@@ -43,6 +46,8 @@ ip netns exec "$NS_CLI" dig +short +time=1 +tries=1 @192.0.2.1 -b 192.0.2.11 \
 sleep 0.5
 [ "$(wc -l < "$ALERTS")" -eq 4 ] || fail "expected 4 alerts, got: $(cat "$ALERTS")"
 grep -q '"response_seen":true' "$ALERTS" || fail "alerts lack the response: $(cat "$ALERTS")"
+[ "$(grep -c '"provider":"testlist"' "$ALERTS")" -eq 4 ] \
+    || fail "live alerts lack the intel match: $(head -1 "$ALERTS")"
 
 # 2. Metrics answer while running, and count the kernel drops.
 text=$(scrape_metrics "$METRICS_PORT") || fail "metrics endpoint did not answer"
