@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/baseline_open.h"
 #include "daemon/capture_loop.h"
@@ -138,6 +139,9 @@ static int run_open(const struct config *cfg, struct run_state *rs)
         return EXIT_RUNTIME;
     }
 
+    /* The load time is for the operator: start-up with a large baseline is a budget. */
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
     ret = detector_create(cfg, rs->store, &rs->detector);
     if (ret == 0) {
         ret = detector_load(rs->detector);
@@ -146,6 +150,13 @@ static int run_open(const struct config *cfg, struct run_state *rs)
         log_err("baseline, cannot load '%s' (%s)", cfg->state_path, df_strerror(ret));
         return EXIT_RUNTIME;
     }
+    struct timespec loaded;
+    clock_gettime(CLOCK_MONOTONIC, &loaded);
+    log_notice("baseline, loaded %llu clients from '%s' in %lld ms",
+               (unsigned long long)detector_stats(rs->detector)->clients_loaded,
+               cfg->state_path,
+               (long long)((loaded.tv_sec - started.tv_sec) * 1000 +
+                           (loaded.tv_nsec - started.tv_nsec) / 1000000));
     if (cfg->dnstap_count > 0) {
         detector_set_inputs(rs->detector, dnstap_loop_input_names(cfg), cfg->dnstap_count);
     } else {

@@ -38,6 +38,12 @@ enum scope_mode {
     SCOPE_SITE = 1,   /* a client is new to every server this sensor watches */
 };
 
+/* Client identity: the key that a client counts under (src/detect/client_domain.h). */
+enum client_key_mode {
+    CLIENT_KEY_ADDRESS = 0,    /* its address prefix */
+    CLIENT_KEY_PTR_DOMAIN = 1, /* the registrable domain of its reverse name, when cached */
+};
+
 struct config {
     /* Detection. */
     enum scope_mode scope;
@@ -55,6 +61,7 @@ struct config {
     uint8_t client_prefix_v4;
     uint8_t client_prefix_v6;
     char site_name[64]; /* scope key under SCOPE_SITE */
+    enum client_key_mode client_key;
 
     /* Enrichment and suppression (src/enrich/); list items are kept as text. */
     size_t intel_domains_count;

@@ -585,6 +585,12 @@ static const struct config_choice scope_choices[] = {
     { NULL, 0 },
 };
 
+static const struct config_choice client_key_choices[] = {
+    { "address", CLIENT_KEY_ADDRESS },
+    { "ptr-domain", CLIENT_KEY_PTR_DOMAIN },
+    { NULL, 0 },
+};
+
 static const struct config_choice log_level_choices[] = {
     { "err", 3 }, { "warning", 4 }, { "notice", 5 }, { "info", 6 }, { "debug", 7 },
     { NULL, 0 },
@@ -669,6 +675,14 @@ static const struct config_setting settings[] = {
         "site-name", CONFIG_TYPE_STRING, "NAME", "site",
         "Scope key of every client when scope is site.",
         false, TEXT_SETTING, FIELD(site_name), 1, 0, NULL,
+    },
+    /* Client identity by reverse name (src/detect/client_domain.c). */
+    {
+        "client-key", CONFIG_TYPE_ENUM, "address|ptr-domain", "address",
+        "What identifies a client: its address prefix (address), or the registrable "
+        "domain of its reverse name when the PTR cache holds one at query time, else "
+        "its address prefix (ptr-domain).",
+        false, ENUM_SETTING, FIELD(client_key), 0, 0, client_key_choices,
     },
     /* Enrichment and suppression (src/enrich/). */
     {

@@ -113,7 +113,7 @@ static int reverse_ipv6(struct cursor *c, struct addr *out)
 
 int dns_answers_reverse_addr(const uint8_t *name, size_t name_len, struct addr *out)
 {
-    /* Both forms end in an "arpa" label and the root: the label before tells them apart. */
+    /* Both forms end in an "arpa" label and the root, so the label before distinguishes them. */
     struct cursor c = cursor_init(name, name_len);
     size_t tail = sizeof(ip6_arpa);
     if (name_len > tail && name_equal(name + name_len - tail, tail, ip6_arpa, tail)) {

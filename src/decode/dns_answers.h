@@ -2,8 +2,8 @@
 /*
  * dns_answers.h - reverse names (PTR records) read from DNS responses.
  *
- * A sensor sees the answers to the PTR queries that other resolvers send.
- * These functions read the address a reverse name stands for
+ * A sensor captures the responses to PTR queries that other resolvers send.
+ * These functions read the address that a reverse name encodes
  * ("5.113.0.203.in-addr.arpa" is 203.0.113.5) and the first PTR target of
  * an answer section, so that the names can feed the same cache as
  * dnsfirst's own PTR queries. Like the rest of src/decode/ they do no I/O
@@ -28,7 +28,7 @@ struct dns_ptr_answer {
 };
 
 /*
- * Read the address that the reverse name @p name (wire form) stands for:
+ * Read the address that the reverse name @p name (wire form) encodes:
  * four decimal labels under in-addr.arpa, or 32 hexadecimal nibble labels
  * under ip6.arpa, case-insensitive. Returns 0, or DF_EPARSE for any other
  * name (a shorter name under in-addr.arpa names a network, not a host).

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/hash.h"
 
 #define TABLE_MIN_CAPACITY 1024
+#define SLOTS_MMAP_MIN (2u << 20) /* bytes; smaller tables come from malloc */
 
 /*
  * Hash of (scope, prefix): the two address words and a word of scope,
@@ -46,6 +48,38 @@ static bool entry_matches(const struct client_entry *e, uint32_t scope, const st
            same_16_bytes(e->addr, key->addr.bytes);
 }
 
+/*
+ * Allocate zeroed slots. Large tables are mapped with a request for
+ * transparent huge pages: lookups land on random slots, and with 4 KiB
+ * pages nearly every one of them would also miss the TLB.
+ */
+static struct client_entry *slots_alloc(uint64_t count)
+{
+    size_t bytes = count * sizeof(struct client_entry);
+    if (bytes < SLOTS_MMAP_MIN) {
+        return calloc(count, sizeof(struct client_entry));
+    }
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it the table still works */
+    return p;
+}
+
+static void slots_free(struct client_entry *slots, uint64_t count)
+{
+    size_t bytes = count * sizeof(struct client_entry);
+    if (slots == NULL) {
+        return;
+    }
+    if (bytes < SLOTS_MMAP_MIN) {
+        free(slots);
+    } else {
+        munmap(slots, bytes);
+    }
+}
+
 static uint64_t round_up_pow2(uint64_t n)
 {
     uint64_t c = TABLE_MIN_CAPACITY;
@@ -59,7 +93,7 @@ int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_co
 {
     memset(t, 0, sizeof(*t));
     uint64_t capacity = round_up_pow2(expected + expected / 3 + 1);
-    t->slots = calloc(capacity, sizeof(*t->slots));
+    t->slots = slots_alloc(capacity);
     if (t->slots == NULL) {
         return -ENOMEM;
     }
@@ -71,7 +105,7 @@ int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_co
 
 void client_table_free(struct client_table *t)
 {
-    free(t->slots);
+    slots_free(t->slots, t->mask + 1);
     t->slots = NULL;
 }
 
@@ -104,7 +138,7 @@ static int grow(struct client_table *t)
 {
     uint64_t old_capacity = t->mask + 1;
     struct client_entry *old = t->slots;
-    struct client_entry *slots = calloc(old_capacity * 2, sizeof(*slots));
+    struct client_entry *slots = slots_alloc(old_capacity * 2);
     if (slots == NULL) {
         return -ENOMEM;
     }
@@ -119,7 +153,19 @@ static int grow(struct client_table *t)
         client_entry_prefix(&old[i], &key);
         *place(t, key_hash(t, old[i].scope, &key)) = old[i];
     }
-    free(old);
+    slots_free(old, old_capacity);
+    return 0;
+}
+
+int client_table_reserve(struct client_table *t, uint64_t expected)
+{
+    uint64_t capacity = round_up_pow2(expected + expected / 3 + 1);
+    while (t->mask + 1 < capacity) {
+        int ret = grow(t);
+        if (ret != 0) {
+            return ret;
+        }
+    }
     return 0;
 }
 

@@ -51,6 +51,12 @@ struct client_table {
 int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_count);
 void client_table_free(struct client_table *t);
 
+/*
+ * Grow the table now so that @p expected entries fit without growing again,
+ * as before loading a baseline of known size. Returns 0 or -ENOMEM.
+ */
+int client_table_reserve(struct client_table *t, uint64_t expected);
+
 /* Return the entry of (@p scope, @p key), or NULL. */
 struct client_entry *client_table_find(const struct client_table *t, uint32_t scope,
                                        const struct prefix *key);

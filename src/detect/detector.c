@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "decode/dns_text.h"
-#include "detect/client_key.h"
+#include "decode/dns_answers.h"
+#include "detect/client_domain.h"
 #include "detect/client_table.h"
 #include "detect/networks.h"
 #include "detect/pending.h"
@@ -29,6 +30,7 @@ struct detector {
     struct networks internal;
     struct scope_registry scopes;
     struct client_table clients;
+    struct client_domains domains; /* text of domain keys (client-key ptr-domain) */
     struct pending_queue pending;
     struct storm storm;
     struct enrichment *enrichment; /* NULL = no enrichment or allow rules */
@@ -40,6 +42,8 @@ struct detector {
     size_t input_count;
     int first_error;         /* first store error, reported by detector_finish */
     uint8_t dns_ports[65536 / 8];
+    char load_scope_key[STORE_KEY_MAX]; /* scope of the last row loaded */
+    uint32_t load_scope_id;
     struct detector_stats stats;
 };
 
@@ -65,6 +69,7 @@ int detector_create(const struct config *cfg, struct store *st, struct detector 
     int ret = scope_registry_init(&det->scopes, cfg->scope, cfg->site_name);
     if (ret == 0) {
         ret = client_table_init(&det->clients, 0, cfg->max_clients);
+        client_domains_init(&det->domains, cfg->max_clients);
     }
     if (ret == 0) {
         ret = pending_init(&det->pending, PENDING_CAPACITY, release_alert, det);
@@ -85,6 +90,7 @@ void detector_destroy(struct detector *det)
     pending_free(&det->pending);
     storm_free(&det->storm);
     client_table_free(&det->clients);
+    client_domains_free(&det->domains);
     scope_registry_free(&det->scopes);
     free(det);
 }
@@ -121,10 +127,19 @@ static int load_row(void *ctx, const struct store_client *row)
 {
     struct detector *det = ctx;
 
-    /* Rows of the other scope mode, or of a different site, stay on disk. */
-    uint32_t scope = scope_registry_lookup_key(&det->scopes, row->scope);
+    /* Rows come in (scope, client) order, so the scope of the last row is
+     * nearly always this one's. Rows of the other scope mode, or of a
+     * different site, stay on disk. */
+    uint32_t scope = det->load_scope_id;
+    if (strcmp(row->scope, det->load_scope_key) != 0) {
+        scope = scope_registry_lookup_key(&det->scopes, row->scope);
+        snprintf(det->load_scope_key, sizeof(det->load_scope_key), "%s", row->scope);
+        det->load_scope_id = scope;
+    }
     struct prefix key;
-    if (scope == 0 || prefix_parse(row->client, &key) != 0) {
+    /* A client text that does not parse as a prefix is a domain key (client-key ptr-domain). */
+    if (scope == 0 || (prefix_parse(row->client, &key) != 0 &&
+                       client_domains_key(&det->domains, row->client, &key) != 0)) {
         return 0;
     }
 
@@ -149,6 +164,16 @@ static int load_row(void *ctx, const struct store_client *row)
 
 int detector_load(struct detector *det)
 {
+    /* Size the table once instead of doubling it a dozen times during the load. */
+    struct store_stats stats;
+    if (det->store->ops->stats(det->store, &stats) == 0 && stats.clients > 0) {
+        uint64_t expected = stats.clients < det->cfg->max_clients ? stats.clients
+                                                                  : det->cfg->max_clients;
+        (void)client_table_reserve(&det->clients, expected);
+    }
+
+    det->load_scope_key[0] = '\0';
+    det->load_scope_id = 0;
     int ret = det->store->ops->load(det->store, load_row, det);
     if (ret != 0) {
         return ret;
@@ -186,7 +211,7 @@ static void fill_row(struct detector *det, uint32_t scope, const struct prefix *
     row->first_query[0] = '\0';
     memset(row, 0, offsetof(struct store_client, first_query));
     key_copy(row->scope, sizeof(row->scope), scope_registry_get(&det->scopes, scope)->key);
-    client_key_format(key, row->client, sizeof(row->client));
+    client_domains_format(&det->domains, key, row->client, sizeof(row->client));
     row->first_seen = query->ts_sec;
     row->last_seen = query->ts_sec;
     row->query_count = 1;
@@ -416,7 +441,7 @@ static void submit_entry_seen(struct detector *det, struct client_entry *e)
     struct prefix key;
     char client[STORE_KEY_MAX];
     client_entry_prefix(e, &key);
-    client_key_format(&key, client, sizeof(client));
+    client_domains_format(&det->domains, &key, client, sizeof(client));
     const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
     note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
                                                        e->last_seen, e->unflushed));
@@ -468,7 +493,7 @@ static void process_query(struct detector *det, const struct dns_message *m)
     }
 
     struct prefix key;
-    scope_client_prefix(det->cfg, &m->src, &key);
+    client_domains_derive(&det->domains, det->cfg, det->enrichment, &m->src, &key);
     struct client_entry *e = client_table_find(&det->clients, scope_id, &key);
     if (e != NULL && !is_expired(det, e, m->ts_sec)) {
         /* A storm client that returns after the storm is confirmed: see storm.h. */
@@ -541,6 +566,9 @@ void detector_message(struct detector *det, const struct dns_message *msg)
     detector_advance(det, message_time_ns(msg));
     if (dns_message_is_response(msg)) {
         det->stats.responses++;
+        if (msg->qtype == DNS_TYPE_PTR && det->enrichment != NULL) {
+            enrichment_note_response(det->enrichment, msg); /* names seen in traffic */
+        }
         if (pending_match_response(&det->pending, msg)) {
             det->stats.responses_matched++;
         }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "decode/dns_answers.h"
+#include "decode/dns_text.h"
 #include "enrich/hours.h"
 #include "util/error.h"
 
@@ -21,8 +23,8 @@ struct enrichment {
     const struct config *cfg;
     struct intel *intel;         /* NULL without intel lists */
     struct geoip *geoip;         /* NULL without databases */
-    struct ptr_resolver *ptr;    /* NULL without ptr-resolver */
-    const psl_ctx_t *psl;        /* NULL without ptr-resolver */
+    struct ptr_resolver *ptr;    /* NULL without ptr-resolver and client-key ptr-domain */
+    const psl_ctx_t *psl;        /* NULL when ptr is */
     struct hours hours;
     struct allowlist allow;
     struct enrichment_stats stats;
@@ -33,7 +35,8 @@ static bool config_has_enrichment(const struct config *cfg)
     return cfg->intel_domains_count > 0 || cfg->intel_addresses_count > 0 ||
            cfg->geoip_city[0] != '\0' || cfg->geoip_country[0] != '\0' ||
            cfg->geoip_asn[0] != '\0' || cfg->ptr_resolver[0] != '\0' ||
-           cfg->business_hours[0] != '\0' || cfg->allow_count > 0;
+           cfg->business_hours[0] != '\0' || cfg->allow_count > 0 ||
+           cfg->client_key == CLIENT_KEY_PTR_DOMAIN;
 }
 
 /* The newest public suffix list: Debian's publicsuffix file or the built-in one. */
@@ -58,6 +61,9 @@ static int open_parts(struct enrichment *en, const struct config *cfg, char *err
     }
     if (ret == 0) {
         ret = ptr_resolver_create(cfg, &en->ptr, err, err_size);
+    }
+    if (ret == 0 && en->ptr == NULL && cfg->client_key == CLIENT_KEY_PTR_DOMAIN) {
+        ret = ptr_cache_create(&en->ptr);
     }
     if (ret == 0 && en->ptr != NULL) {
         en->psl = open_psl();
@@ -132,7 +138,7 @@ void enrichment_describe(const struct enrichment *en, char *buf, size_t size)
     }
     snprintf(buf, size, "%zu intel lists with %zu entries, geoip %s, ptr-resolver %s, "
              "business hours %s, %zu allow rules", lists, entries,
-             en->geoip != NULL ? "on" : "off", en->ptr != NULL ? "on" : "off",
+             en->geoip != NULL ? "on" : "off", en->cfg->ptr_resolver[0] != '\0' ? "on" : "off",
              en->hours.enabled ? "on" : "off", en->allow.count);
 }
 
@@ -164,6 +170,35 @@ bool enrichment_suppress_new(struct enrichment *en, const struct dns_message *qu
         ptr_resolver_request(en->ptr, &query->src);
     }
     return false;
+}
+
+void enrichment_note_response(struct enrichment *en, const struct dns_message *response)
+{
+    if (en->ptr == NULL || response->wire == NULL || !response->has_question ||
+        DNS_RCODE(response->flags) != 0) {
+        return;
+    }
+    struct addr client;
+    if (dns_answers_reverse_addr(response->qname, response->qname_len, &client) != 0) {
+        return;
+    }
+    struct dns_ptr_answer answer;
+    if (dns_answers_find_ptr(response->wire, response->wire_len, response->records_offset,
+                             response->ancount, response->qname, response->qname_len,
+                             &answer) != 0) {
+        return;
+    }
+    char name[PTR_NAME_MAX];
+    dns_name_format(answer.target, answer.target_len, name, sizeof(name));
+    ptr_cache_store(en->ptr, &client, name, answer.ttl);
+}
+
+const char *enrichment_client_domain(struct enrichment *en, const struct addr *client)
+{
+    if (en == NULL || en->ptr == NULL) {
+        return NULL;
+    }
+    return ptr_cache_registered_domain(en->ptr, client, en->psl);
 }
 
 static void fill_intel(struct enrichment *en, const struct dns_message *query,
@@ -311,5 +346,6 @@ void enrichment_print_summary(const struct enrichment *en, FILE *out)
         print_line(out, "ptr timeouts", p->timeouts);
         print_line(out, "ptr rate limited", p->rate_limited);
         print_line(out, "ptr cache hits", p->cache_hits);
+        print_line(out, "ptr names from traffic", p->traffic_names);
     }
 }

@@ -81,6 +81,20 @@ void enrichment_describe(const struct enrichment *en, char *buf, size_t size);
 bool enrichment_suppress_new(struct enrichment *en, const struct dns_message *query);
 
 /*
+ * Take the reverse name from @p response, a response to a PTR query seen in
+ * traffic, into the PTR cache with its record's TTL. Call it during the
+ * emit callback, while response->wire is valid. Does nothing without a PTR
+ * cache (no ptr-resolver and no client-key ptr-domain).
+ */
+void enrichment_note_response(struct enrichment *en, const struct dns_message *response);
+
+/*
+ * Return the registrable domain of the cached reverse name of @p client, or
+ * NULL (also when @p en is NULL). Reads the cache only: never waits.
+ */
+const char *enrichment_client_domain(struct enrichment *en, const struct addr *client);
+
+/*
  * Fill @p out for the alert of @p query. Returns false when an allow rule
  * on the client's reverse name suppresses the alert (its count goes up).
  */

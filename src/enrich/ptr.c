@@ -30,7 +30,6 @@
 #include "decode/dns_text.h"
 #include "decode/dns_wire.h"
 #include "util/cursor.h"
-#include "util/addr.h"
 #include "util/error.h"
 
 #define DNS_TYPE_PTR 12

@@ -10,6 +10,9 @@
  * ptr_resolver_result() waits for the answer until the lookup's deadline
  * (ptr-timeout, at most response-wait, after the query was sent) and
  * otherwise returns without a name.
+ *
+ * The cache also takes the PTR answers seen in traffic (ptr_cache_store()),
+ * and without a resolver it is created for those alone (ptr_cache_create()).
  */
 #pragma once
 
@@ -18,11 +21,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <libpsl.h>
+
 #include "daemon/config.h"
 #include "util/addr.h"
 
 #define PTR_NAME_MAX 1024 /* a name in text form with escapes */
 #define PTR_CACHE_SIZE 4096
+#define PTR_REGISTERED_MAX 64 /* a registrable domain that fits a client key (STORE_KEY_MAX) */
 
 struct ptr_server {
     struct sockaddr_storage ss;
@@ -38,6 +44,7 @@ struct ptr_stats {
     uint64_t timeouts;   /* alerts that left before their answer */
     uint64_t rate_limited;
     uint64_t cache_hits;
+    uint64_t traffic_names; /* names taken from PTR responses seen in traffic */
 };
 
 struct ptr_resolver;
@@ -49,6 +56,30 @@ struct ptr_resolver;
 int ptr_resolver_create(const struct config *cfg, struct ptr_resolver **out, char *err,
                         size_t err_size);
 void ptr_resolver_destroy(struct ptr_resolver *r);
+
+/*
+ * Create a cache without a resolver, for names seen in traffic only: no
+ * socket, no queries. Destroy it with ptr_resolver_destroy(). Returns 0 or
+ * -ENOMEM.
+ */
+int ptr_cache_create(struct ptr_resolver **out);
+
+/*
+ * Store @p name (text form) as the reverse name of @p a for @p ttl_s
+ * seconds, at most a day, as an answer to dnsfirst's own query would be.
+ */
+void ptr_cache_store(struct ptr_resolver *r, const struct addr *a, const char *name,
+                     uint32_t ttl_s);
+
+/*
+ * Return the registrable domain (libpsl, computed once per name) of the
+ * last reverse name cached for @p a, or NULL when there is none or it is
+ * 64 bytes or longer. Never waits or sends. A name past its TTL still
+ * counts until its slot is reused, so a client keyed by its domain keeps
+ * its key. The text stays valid until the next call that changes the cache.
+ */
+const char *ptr_cache_registered_domain(struct ptr_resolver *r, const struct addr *a,
+                                        const psl_ctx_t *psl);
 
 /* Send a PTR query for @p a unless it is cached, pending, or over the rate. */
 void ptr_resolver_request(struct ptr_resolver *r, const struct addr *a);

@@ -14,6 +14,8 @@
 #define ADDR_FAMILY_NONE 0
 #define ADDR_FAMILY_IPV4 4
 #define ADDR_FAMILY_IPV6 6
+/* Not an address: a client key whose bytes hold a hash of a domain (src/detect/client_domain.h). */
+#define ADDR_FAMILY_NAME 78
 
 /* Longest text form: a full IPv6 address with an IPv4 tail, plus "/128". */
 #define ADDR_TEXT_MAX 52

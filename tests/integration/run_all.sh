@@ -10,6 +10,7 @@ TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode live_captu
 TESTS+=(hostile_captures baseline_commands)
 TESTS+=(peer_opinions)
 TESTS+=(dnstap_unbound dnstap_knot dnstap_bind dnstap_restart dnstap_garbage dnstap_file)
+TESTS+=(client_key_ptr)
 # Seconds one test may take before it is stopped and counted as failed.
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
 
