@@ -46,10 +46,7 @@ static int domain_fold(const char *domain, char *out)
         out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
     }
     out[len] = '\0';
-
-    /* The load path reads a row as a domain key only when its text is not a prefix. */
-    struct prefix p;
-    return prefix_parse(out, &p) == 0 ? DF_EPARSE : 0;
+    return 0;
 }
 
 /* Two seeded 64-bit hashes, never all zero because all zero marks an empty slot. */
@@ -116,6 +113,12 @@ static int domains_add(struct client_domains *d, const char *text, const uint8_t
     }
     if (d->count >= d->max_count) {
         return -ENOSPC;
+    }
+
+    /* The load path reads a row as a domain key only when its text is not a prefix. */
+    struct prefix as_prefix;
+    if (prefix_parse(text, &as_prefix) == 0) {
+        return DF_EPARSE;
     }
     if (d->slots == NULL || (d->count + 1) * 4 > (d->mask + 1) * 3) {
         int ret = domains_grow(d);

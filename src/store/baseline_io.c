@@ -125,6 +125,24 @@ static int field_text(json_object *obj, const char *key, char *dst,
 }
 
 /* Read and check every field of a parsed object. */
+/* A registrable domain as client-key ptr-domain stores it: "example.net". */
+static bool is_domain_key(const char *text)
+{
+    size_t len = strlen(text);
+    if (len == 0 || len >= STORE_KEY_MAX || text[0] == '.' || text[len - 1] == '.' ||
+        strchr(text, '.') == NULL) {
+        return false;
+    }
+    for (const char *p = text; *p != '\0'; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int row_from_object(json_object *obj, struct store_client *row,
                            char *reason, size_t size)
 {
@@ -161,10 +179,11 @@ static int row_from_object(json_object *obj, struct store_client *row,
     row->query_count = (uint64_t)query_count;
     row->flags = (uint32_t)flags;
 
-    /* Client keys are prefixes; anything else could never be matched. */
+    /* Client keys are prefixes, or registrable domains (client-key ptr-domain);
+     * anything else could never be matched. */
     struct prefix client;
-    if (prefix_parse(row->client, &client) != 0) {
-        return reason_set(reason, size, "\"client\" '%s' is not an IP prefix",
+    if (prefix_parse(row->client, &client) != 0 && !is_domain_key(row->client)) {
+        return reason_set(reason, size, "\"client\" '%s' is neither an IP prefix nor a domain",
                           row->client);
     }
     if (row->first_seen > row->last_seen) {

@@ -787,6 +787,19 @@ static void test_import_bad_line_applies_nothing(void **state)
     st->ops->close(st);
 }
 
+static void test_row_parse_accepts_domain_key(void **state)
+{
+    (void)state;
+    static const char line[] = "{\"scope\":\"192.0.2.1\",\"client\":\"example.net\","
+                               "\"first_seen\":1,\"last_seen\":2,\"query_count\":3,"
+                               "\"flags\":0,\"first_query\":\"a.example\"}";
+    struct store_client row;
+    char reason[BASELINE_IO_REASON_MAX];
+    assert_int_equal(baseline_io_row_parse(line, sizeof(line) - 1, &row, reason, sizeof(reason)),
+                     0);
+    assert_string_equal(row.client, "example.net");
+}
+
 static void test_row_parse_rejects_bad_lines(void **state)
 {
     (void)state;
@@ -800,7 +813,7 @@ static void test_row_parse_rejects_bad_lines(void **state)
         { "{\"scope\" \"s\"}", "invalid JSON" },
         { "{\"scope\":\"s\",\"client\":\"192.0.2.1/32\"}", "missing \"first_seen\"" },
         { "{\"scope\":\"s\",\"client\":\"nope\",\"first_seen\":1,\"last_seen\":1,"
-          "\"query_count\":1,\"flags\":0,\"first_query\":\"\"}", "not an IP prefix" },
+          "\"query_count\":1,\"flags\":0,\"first_query\":\"\"}", "neither an IP prefix nor a domain" },
         { "{\"scope\":\"s\",\"client\":\"192.0.2.1\",\"first_seen\":5,"
           "\"last_seen\":1,\"query_count\":1,\"flags\":0,\"first_query\":\"\"}",
           "after \"last_seen\"" },
@@ -944,6 +957,7 @@ int main(void)
         STORE_TEST(test_import_row_merges),
         STORE_TEST(test_export_import_round_trip),
         STORE_TEST(test_import_bad_line_applies_nothing),
+        cmocka_unit_test(test_row_parse_accepts_domain_key),
         cmocka_unit_test(test_row_parse_rejects_bad_lines),
         STORE_TEST(test_queue_full_waits_counted),
         STORE_TEST(test_close_drains_queue),
