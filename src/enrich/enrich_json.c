@@ -4,6 +4,7 @@
  * source.geo.*, source.as.*, source.domain, source.registered_domain,
  * threat.enrichments[] and the dnsfirst.business_hours extension.
  */
+#include "output/ecs_fields.h"
 #include "enrich/enrichment.h"
 
 #include "util/addr.h"
@@ -38,66 +39,20 @@ static void write_source_enrichment(struct json_writer *w, const struct alert_en
     }
 }
 
-static void write_endpoint(struct json_writer *w, const char *key, const struct addr *a,
-                           uint16_t port, const struct alert_enrichment *e)
+/* The ecs_extra_fn that adds the enrichment's members to "source". */
+static void write_source_extra(struct json_writer *w, const void *ctx)
 {
-    char text[ADDR_TEXT_MAX];
-    bool has_ip = addr_format(a, text, sizeof(text)) > 0;
-    if (!has_ip && port == 0 && e == NULL) {
-        return;
-    }
-    json_writer_member_object_begin(w, key);
-    if (has_ip) {
-        json_writer_member_string(w, "ip", text);
-    }
-    if (port != 0) {
-        json_writer_member_uint(w, "port", port);
-    }
-    if (e != NULL) {
-        write_source_enrichment(w, e);
-    }
-    json_writer_object_end(w);
+    write_source_enrichment(w, ctx);
 }
 
-/* Same names as the transport_name() of output/message_json.c. */
-static const char *transport_name(uint8_t transport)
-{
-    switch (transport) {
-    case DNS_TRANSPORT_TCP:
-        return "tcp";
-    case DNS_TRANSPORT_DOT:
-        return "dot";
-    case DNS_TRANSPORT_DOH:
-        return "doh";
-    case DNS_TRANSPORT_DNSCRYPT_UDP:
-    case DNS_TRANSPORT_DNSCRYPT_TCP:
-        return "dnscrypt";
-    case DNS_TRANSPORT_DOQ:
-        return "doq";
-    default:
-        return "udp";
-    }
-}
-
-/*
- * NOTE: mirrors ecs_write_endpoints() in output/message_json.c, because that
- * function has no way to add members to "source"; keep the two in step.
- */
 void enrich_json_write_endpoints(struct json_writer *w, const struct dns_message *m,
                                  const struct alert_enrichment *e)
 {
-    write_endpoint(w, "source", &m->src, m->sport, e);
-    write_endpoint(w, "destination", &m->dst, m->dport, NULL);
-
-    json_writer_member_object_begin(w, "network");
-    json_writer_member_string(w, "transport", transport_name(m->transport));
-    if (m->src.family == ADDR_FAMILY_IPV4) {
-        json_writer_member_string(w, "type", "ipv4");
-    } else if (m->src.family == ADDR_FAMILY_IPV6) {
-        json_writer_member_string(w, "type", "ipv6");
+    if (e == NULL) {
+        ecs_write_endpoints(w, m);
+        return;
     }
-    json_writer_member_string(w, "protocol", "dns");
-    json_writer_object_end(w);
+    ecs_write_endpoints_with(w, m, write_source_extra, e);
 }
 
 void enrich_json_write_threat(struct json_writer *w, const struct alert_enrichment *e)

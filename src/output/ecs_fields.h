@@ -19,6 +19,13 @@ void ecs_write_timestamp(struct json_writer *w, int64_t sec, uint32_t nsec);
 /* "source", "destination" and "network" from the message's addresses. */
 void ecs_write_endpoints(struct json_writer *w, const struct dns_message *m);
 
+/* Writes more members into an object that is open, such as "source". */
+typedef void (*ecs_extra_fn)(struct json_writer *w, const void *ctx);
+
+/* As ecs_write_endpoints(), with @p source_extra adding members to "source". */
+void ecs_write_endpoints_with(struct json_writer *w, const struct dns_message *m,
+                              ecs_extra_fn source_extra, const void *ctx);
+
 /*
  * "header_flags": the set flags among AA TC RD RA AD CD, then DO when the
  * message carried EDNS with the DO bit.

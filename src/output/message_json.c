@@ -27,11 +27,11 @@ void ecs_write_timestamp(struct json_writer *w, int64_t sec, uint32_t nsec)
 }
 
 static void write_endpoint(struct json_writer *w, const char *key, const struct addr *a,
-                           uint16_t port)
+                           uint16_t port, ecs_extra_fn extra, const void *ctx)
 {
     char text[ADDR_TEXT_MAX];
     bool has_ip = addr_format(a, text, sizeof(text)) > 0;
-    if (!has_ip && port == 0) {
+    if (!has_ip && port == 0 && extra == NULL) {
         return;
     }
 
@@ -42,6 +42,9 @@ static void write_endpoint(struct json_writer *w, const char *key, const struct 
     }
     if (port != 0) {
         json_writer_member_uint(w, "port", port);
+    }
+    if (extra != NULL) {
+        extra(w, ctx);
     }
     json_writer_object_end(w);
 }
@@ -73,8 +76,14 @@ static const char *transport_name(uint8_t transport)
 
 void ecs_write_endpoints(struct json_writer *w, const struct dns_message *m)
 {
-    write_endpoint(w, "source", &m->src, m->sport);
-    write_endpoint(w, "destination", &m->dst, m->dport);
+    ecs_write_endpoints_with(w, m, NULL, NULL);
+}
+
+void ecs_write_endpoints_with(struct json_writer *w, const struct dns_message *m,
+                              ecs_extra_fn source_extra, const void *ctx)
+{
+    write_endpoint(w, "source", &m->src, m->sport, source_extra, ctx);
+    write_endpoint(w, "destination", &m->dst, m->dport, NULL, NULL);
 
     json_writer_member_object_begin(w, "network");
     json_writer_member_string(w, "transport", transport_name(m->transport));
