@@ -27,17 +27,8 @@
 
 _Static_assert(sizeof(enum scope_mode) == sizeof(int), "enum settings are stored as int");
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return DF_ECONFIG;
-}
+/* Write the reason for a rejected value into err and return DF_ECONFIG. */
+#define fail(err, err_size, ...) df_error_format(DF_ECONFIG, (err), (err_size), __VA_ARGS__)
 
 static void *field_of(struct config *cfg, const struct config_setting *s)
 {

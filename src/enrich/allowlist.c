@@ -12,17 +12,8 @@
 
 #include "util/error.h"
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return DF_EPARSE;
-}
+/* Write the reason for a rejected value into err and return DF_EPARSE. */
+#define fail(err, err_size, ...) df_error_format(DF_EPARSE, (err), (err_size), __VA_ARGS__)
 
 /* Copy [start, end) with surrounding spaces removed into @p out of @p size bytes. */
 static bool copy_trimmed(const char *start, const char *end, char *out, size_t size)

@@ -21,17 +21,8 @@
 
 static const char *const day_names[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return DF_EPARSE;
-}
+/* Write the reason for a rejected value into err and return DF_EPARSE. */
+#define fail(err, err_size, ...) df_error_format(DF_EPARSE, (err), (err_size), __VA_ARGS__)
 
 static bool is_leap(int year)
 {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const project_messages[] = {
@@ -29,4 +31,13 @@ const char *df_strerror(int code)
         return strerror(-code);
     }
     return "unknown error";
+}
+
+int df_error_format(int code, char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return code;
 }

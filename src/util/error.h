@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <stddef.h>
+
 enum df_error {
     DF_EOK = 0,
     DF_ERROR_BASE = -1000,
@@ -27,3 +29,11 @@ enum df_error {
 
 /* Return a static description of @p code (0, -errno or a DF_E* code). */
 const char *df_strerror(int code);
+
+/*
+ * Write a reason into @p err (printf-style) and return @p code, for parsers
+ * that report why a value was rejected: "return df_error_format(DF_EPARSE,
+ * err, size, "invalid port '%s'", text);".
+ */
+int df_error_format(int code, char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
