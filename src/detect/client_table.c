@@ -134,9 +134,72 @@ static struct client_entry *place(struct client_table *t, uint64_t hash)
     return &t->slots[i];
 }
 
+/*
+ * Put every entry marked unplaced (reserved = 1) at its place for the
+ * current mask, in the same array. An entry is taken out of its slot and
+ * placed at the first slot of its probe run that is empty or holds another
+ * unplaced entry, which it then displaces and carries on. Placed entries
+ * never move again, and a slot on a placed entry's probe run is never
+ * emptied (such a slot held a placed entry when the run was laid), so every
+ * placed entry stays reachable from its home slot.
+ */
+static void rehash_in_place(struct client_table *t)
+{
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        if (t->slots[i].scope == 0 || t->slots[i].reserved == 0) {
+            continue;
+        }
+        struct client_entry carry = t->slots[i];
+        memset(&t->slots[i], 0, sizeof(t->slots[i]));
+        for (;;) {
+            carry.reserved = 0;
+            struct prefix key;
+            client_entry_prefix(&carry, &key);
+            uint64_t j = key_hash(t, carry.scope, &key) & t->mask;
+            while (t->slots[j].scope != 0 && t->slots[j].reserved == 0) {
+                j = (j + 1) & t->mask;
+            }
+            struct client_entry next = t->slots[j];
+            t->slots[j] = carry;
+            if (next.scope == 0) {
+                break;
+            }
+            carry = next;
+        }
+    }
+}
+
+/*
+ * Double a mapped table where it lies: mremap() moves or extends the
+ * mapping without copying the pages, and the entries are then rehashed in
+ * place. The old and the new array never exist side by side, so growing
+ * costs no transient memory.
+ */
+static int grow_mapped(struct client_table *t)
+{
+    uint64_t old_capacity = t->mask + 1;
+    size_t old_bytes = old_capacity * sizeof(struct client_entry);
+    void *p = mremap(t->slots, old_bytes, old_bytes * 2, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) {
+        return -ENOMEM;
+    }
+    (void)madvise(p, old_bytes * 2, MADV_HUGEPAGE);
+
+    t->slots = p;
+    t->mask = old_capacity * 2 - 1;
+    for (uint64_t i = 0; i < old_capacity; i++) {
+        t->slots[i].reserved = t->slots[i].scope != 0;
+    }
+    rehash_in_place(t);
+    return 0;
+}
+
 static int grow(struct client_table *t)
 {
     uint64_t old_capacity = t->mask + 1;
+    if (old_capacity * sizeof(struct client_entry) >= SLOTS_MMAP_MIN) {
+        return grow_mapped(t);
+    }
     struct client_entry *old = t->slots;
     struct client_entry *slots = slots_alloc(old_capacity * 2);
     if (slots == NULL) {
@@ -154,6 +217,20 @@ static int grow(struct client_table *t)
         *place(t, key_hash(t, old[i].scope, &key)) = old[i];
     }
     slots_free(old, old_capacity);
+    return 0;
+}
+
+int client_table_reset(struct client_table *t, uint64_t capacity)
+{
+    capacity = round_up_pow2(capacity);
+    struct client_entry *slots = slots_alloc(capacity);
+    if (slots == NULL) {
+        return -ENOMEM;
+    }
+    slots_free(t->slots, t->mask + 1);
+    t->slots = slots;
+    t->mask = capacity - 1;
+    t->count = 0;
     return 0;
 }
 

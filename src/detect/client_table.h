@@ -5,8 +5,10 @@
  * An open-addressing hash table with linear probing, keyed by (scope id,
  * client prefix). Each slot is 32 bytes, two to a cache line, and the table
  * grows by doubling when it is 3/4 full, so a known client costs between 43
- * and 85 bytes (64 on average over the growth cycle). Deletion shifts later
- * entries back, so no tombstones slow lookups down.
+ * and 85 bytes (64 on average over the growth cycle). A large table grows
+ * in place (mremap() and a rehash in the same array), so growing needs no
+ * second copy. Deletion shifts later entries back, so no tombstones slow
+ * lookups down.
  *
  * Bound: at most max_count entries. Insertion into a full table fails; the
  * caller then removes the entry client_table_pick_victim() names and tries
@@ -36,7 +38,7 @@ struct client_entry {
     uint8_t family;            /* ADDR_FAMILY_* */
     uint8_t prefix_len;
     uint8_t flags;             /* CLIENT_* */
-    uint8_t reserved;
+    uint8_t reserved;          /* 0; used only inside client_table.c while growing */
 };
 
 struct client_table {
@@ -56,6 +58,13 @@ void client_table_free(struct client_table *t);
  * as before loading a baseline of known size. Returns 0 or -ENOMEM.
  */
 int client_table_reserve(struct client_table *t, uint64_t expected);
+
+/*
+ * Replace the slots with @p capacity empty ones (rounded up to a power of
+ * two): the table is then empty. Returns 0, or -ENOMEM with the table as
+ * it was.
+ */
+int client_table_reset(struct client_table *t, uint64_t capacity);
 
 /* Return the entry of (@p scope, @p key), or NULL. */
 struct client_entry *client_table_find(const struct client_table *t, uint32_t scope,

@@ -63,6 +63,7 @@ struct statements {
     sqlite3_stmt *outbox_drop;
     sqlite3_stmt *scope_get;
     sqlite3_stmt *scope_set;
+    sqlite3_stmt *generation_bump;
 };
 
 struct sqlite_store {
@@ -121,6 +122,18 @@ static const char client_merge_sql[] =
     " THEN excluded.flags ELSE flags END,"
     " first_query = CASE WHEN excluded.first_seen < first_seen"
     " THEN excluded.first_query ELSE first_query END";
+
+/*
+ * The generation counts the transactions that changed clients or scopes, so
+ * that a snapshot of the client table can tell whether it still matches.
+ * It starts at a random value: a database made anew at the same path does
+ * not repeat the generations of the one it replaced.
+ */
+static const char generation_bump_sql[] =
+    "UPDATE meta SET value = value + 1 WHERE key = 'generation'";
+static const char generation_init_sql[] =
+    "INSERT OR IGNORE INTO meta(key, value)"
+    " VALUES('generation', random() & 0x3fffffffffffffff)";
 
 static struct sqlite_store *store_of(struct store *st)
 {
@@ -232,6 +245,32 @@ static void rollback_if_open(struct sqlite_store *s)
     if (!sqlite3_get_autocommit(s->db)) {
         stmt_run(s, s->stmt.rollback, "ROLLBACK");
     }
+}
+
+static int generation_bump(struct sqlite_store *s)
+{
+    return stmt_run(s, s->stmt.generation_bump, "counting a change");
+}
+
+/* Open a transaction that changes clients or scopes. */
+static int change_begin(struct sqlite_store *s)
+{
+    return stmt_run(s, s->stmt.begin, "BEGIN");
+}
+
+/* Bump the generation and commit when @p ret is 0, else roll back. */
+static int change_end(struct sqlite_store *s, int ret)
+{
+    if (ret == 0) {
+        ret = generation_bump(s);
+    }
+    if (ret == 0) {
+        ret = stmt_run(s, s->stmt.commit, "COMMIT");
+    }
+    if (ret != 0) {
+        rollback_if_open(s);
+    }
+    return ret;
 }
 
 /* Copy a text column into a fixed-size field, cutting it to fit. */
@@ -524,6 +563,7 @@ static int statements_prepare(struct sqlite_store *s)
         { offsetof(struct statements, scope_set),
           "INSERT INTO scopes(scope, start) VALUES(?1, ?2)"
           " ON CONFLICT(scope) DO UPDATE SET start = excluded.start" },
+        { offsetof(struct statements, generation_bump), generation_bump_sql },
     };
 
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -644,6 +684,7 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
     if (ret == 0) {
         ret = stmt_run(s, s->stmt.begin, "BEGIN");
     }
+    ret = ret == 0 ? generation_bump(s) : ret;
     for (size_t i = 0; ret == 0 && i < count; i++) {
         ret = item_client_write(s, s->order[i]);
     }
@@ -788,7 +829,8 @@ static int scope_start_set(struct store *st, const char *scope, int64_t start)
     pthread_mutex_lock(&s->db_lock);
     sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, start);
-    int ret = stmt_run(s, stmt, "writing a scope start");
+    int ret = change_begin(s);
+    ret = change_end(s, ret == 0 ? stmt_run(s, stmt, "writing a scope start") : ret);
     pthread_mutex_unlock(&s->db_lock);
     return ret;
 }
@@ -856,6 +898,34 @@ static int store_load(struct store *st, store_client_fn fn, void *ctx)
                         row_fill_load, fn, ctx);
 }
 
+/*
+ * The baseline's generation; DF_ENOTFOUND when the file has none (opened
+ * read-only, and written by a version that kept none).
+ */
+static int store_generation(struct store *st, uint64_t *out)
+{
+    struct sqlite_store *s = store_of(st);
+    sqlite3_stmt *stmt = NULL;
+
+    pthread_mutex_lock(&s->db_lock);
+    int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'generation'",
+                                -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+    }
+    int ret = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
+        *out = (uint64_t)sqlite3_column_int64(stmt, 0);
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        ret = DF_ENOTFOUND;
+    } else {
+        ret = sqlite_fail(s, rc, "reading the generation");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->db_lock);
+    return ret;
+}
+
 static int store_list(struct store *st, store_client_fn fn, void *ctx)
 {
     return clients_walk(store_of(st),
@@ -921,6 +991,17 @@ static int delete_run(struct sqlite_store *s, const char *sql, const char *text,
     return ret;
 }
 
+/* delete_run() in a transaction of its own that bumps the generation. */
+static int delete_counted(struct sqlite_store *s, const char *sql, const char *text,
+                          int64_t number, uint64_t *removed)
+{
+    int ret = change_begin(s);
+    if (ret == 0) {
+        ret = delete_run(s, sql, text, number, removed);
+    }
+    return change_end(s, ret);
+}
+
 /*
  * Remove the rows whose client key is @p address, contains it, or (for a
  * prefix argument) lies inside it.
@@ -932,9 +1013,9 @@ static int store_forget(struct store *st, const char *address, uint64_t *removed
 
     pthread_mutex_lock(&s->db_lock);
     s->forget_target_valid = prefix_parse(address, &s->forget_target) == 0;
-    int ret = delete_run(s, "DELETE FROM clients"
-                         " WHERE client = ?1 OR dnsfirst_covers(client)",
-                         address, 0, removed);
+    int ret = delete_counted(s, "DELETE FROM clients"
+                             " WHERE client = ?1 OR dnsfirst_covers(client)",
+                             address, 0, removed);
     bool target_valid = s->forget_target_valid;
     s->forget_target_valid = false;
     if (ret == 0 && !target_valid && *removed == 0) {
@@ -952,8 +1033,8 @@ static int store_prune(struct store *st, int64_t before, uint64_t *removed)
     *removed = 0;
 
     pthread_mutex_lock(&s->db_lock);
-    int ret = delete_run(s, "DELETE FROM clients WHERE last_seen < ?1", NULL,
-                         before, removed);
+    int ret = delete_counted(s, "DELETE FROM clients WHERE last_seen < ?1", NULL,
+                             before, removed);
     pthread_mutex_unlock(&s->db_lock);
     return ret;
 }
@@ -964,8 +1045,8 @@ static int store_prune_flagged(struct store *st, uint32_t flags, uint64_t *remov
     *removed = 0;
 
     pthread_mutex_lock(&s->db_lock);
-    int ret = delete_run(s, "DELETE FROM clients WHERE (flags & ?1) != 0", NULL, flags,
-                         removed);
+    int ret = delete_counted(s, "DELETE FROM clients WHERE (flags & ?1) != 0", NULL,
+                             flags, removed);
     pthread_mutex_unlock(&s->db_lock);
     return ret;
 }
@@ -976,7 +1057,8 @@ static int store_import_row(struct store *st, const struct store_client *row)
 
     pthread_mutex_lock(&s->db_lock);
     client_bind(s->stmt.client_merge, row);
-    int ret = stmt_run(s, s->stmt.client_merge, "merging a client");
+    int ret = change_begin(s);
+    ret = change_end(s, ret == 0 ? stmt_run(s, s->stmt.client_merge, "merging a client") : ret);
     pthread_mutex_unlock(&s->db_lock);
     return ret;
 }
@@ -999,6 +1081,9 @@ static int store_import(struct store *st, store_row_reader_fn next, void *ctx,
         client_bind(s->stmt.client_merge, &row);
         ret = stmt_run(s, s->stmt.client_merge, "merging a client");
         *imported += ret == 0;
+    }
+    if (ret == 0) {
+        ret = generation_bump(s);
     }
     if (ret == 0) {
         ret = stmt_run(s, s->stmt.commit, "COMMIT");
@@ -1103,6 +1188,7 @@ static const struct store_ops sqlite_store_ops = {
     .replay_outbox = store_replay_outbox,
     .list = store_list,
     .stats = store_stats,
+    .generation = store_generation,
     .forget = store_forget,
     .prune = store_prune,
     .prune_flagged = store_prune_flagged,
@@ -1134,6 +1220,9 @@ static int store_setup(struct sqlite_store *s, const char *path,
         }
         if (ret == 0) {
             ret = wal_enable(s);
+        }
+        if (ret == 0) {
+            ret = exec_sql(s, generation_init_sql, "starting the generation");
         }
     }
     if (ret == 0) {

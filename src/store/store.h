@@ -93,6 +93,12 @@ struct store_ops {
     /* Walk all rows in (scope, client) order. */
     int (*list)(struct store *st, store_client_fn fn, void *ctx);
     int (*stats)(struct store *st, struct store_stats *out);
+    /*
+     * Read the generation, a number that changes with every committed
+     * change of clients or scopes. DF_ENOTFOUND when the store keeps none.
+     * May be NULL.
+     */
+    int (*generation)(struct store *st, uint64_t *out);
     /* Remove every row whose client key contains @p address. Sets *removed. */
     int (*forget)(struct store *st, const char *address, uint64_t *removed);
     /* Remove rows last seen before @p before. Sets *removed. */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_snapshot.h - the client table and its scopes in one file, to
+ * start without reading every row of the baseline.
+ *
+ * A snapshot is a cache of the baseline, never its truth. It records the
+ * store's generation at the moment it was written, and is used only while
+ * the store still has that generation: any later change of clients or
+ * scopes (a batch of the writer, forget, prune, import) makes it stale.
+ *
+ * File layout, in the byte order of the machine that wrote it (a file from
+ * a machine of the other order fails the version check):
+ *
+ *   header      struct client_snapshot_header, 128 bytes
+ *   scopes      scope_count keys of STORE_KEY_MAX bytes, ids 1, 2, ...
+ *   slots       capacity table slots, as they lie in memory
+ *
+ * The slots are the table's own image: a read puts them back in place
+ * without hashing a key. A checksum covers scopes and slots, and every
+ * occupied slot is checked (scope id, family, length) before use, so a
+ * damaged file is rejected, never trusted.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect/client_table.h"
+#include "detect/scope.h"
+
+#define CLIENT_SNAPSHOT_MAGIC "DNSFCLNT"
+#define CLIENT_SNAPSHOT_VERSION 1
+#define CLIENT_SNAPSHOT_SUFFIX ".clients"
+
+struct client_snapshot_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t slot_size;     /* sizeof(struct client_entry) */
+    uint64_t generation;    /* the store's generation when written */
+    uint64_t capacity;      /* slots in the file */
+    uint64_t count;         /* occupied slots */
+    uint64_t seed;          /* the table's hash seed */
+    uint32_t scope_mode;    /* enum scope_mode */
+    uint32_t scope_count;
+    uint64_t checksum;      /* of scopes and slots */
+    char site_name[STORE_KEY_MAX];
+};
+
+/*
+ * Write @p t and the scope keys of @p reg to @p path with @p generation:
+ * into "PATH.tmp", flushed with fsync(), then renamed over @p path. Only
+ * the LEARNED and STORM flags are kept, as a load from the rows would set
+ * them. Returns 0 or -errno; on failure @p path is left as it was.
+ */
+int client_snapshot_write(const char *path, const struct client_table *t,
+                          const struct scope_registry *reg, uint64_t generation);
+
+/*
+ * Read @p path into @p t, which must be empty, and register its scopes in
+ * @p reg, which must be empty, when the file is whole and was written at
+ * @p generation for the mode and site of @p reg. On failure returns a
+ * negative code and points *why at a short reason ("stale generation",
+ * "bad checksum", ...); @p t is then empty again, and @p reg may hold some
+ * scopes: free and initialize it again before using it.
+ */
+int client_snapshot_read(const char *path, uint64_t generation, struct client_table *t,
+                         struct scope_registry *reg, const char **why);
