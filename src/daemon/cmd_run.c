@@ -116,6 +116,21 @@ static int run_open_enrichment(const struct config *cfg, struct run_state *rs)
     return EXIT_OK;
 }
 
+/* Client table snapshot (client_snapshot.h): say whether it served or was written, and why not. */
+static void log_snapshot(const struct detector *det, const char *done, const char *not_done)
+{
+    const char *path = detector_snapshot_path(det);
+    const char *note = detector_snapshot_note(det);
+    if (path == NULL) {
+        return;
+    }
+    if (note == NULL) {
+        log_info("baseline, snapshot '%s' %s", path, done);
+    } else {
+        log_info("baseline, snapshot '%s' %s: %s", path, not_done, note);
+    }
+}
+
 static int run_open(const struct config *cfg, struct run_state *rs)
 {
     int exit_code = run_open_enrichment(cfg, rs);
@@ -144,6 +159,7 @@ static int run_open(const struct config *cfg, struct run_state *rs)
     clock_gettime(CLOCK_MONOTONIC, &started);
     ret = detector_create(cfg, rs->store, &rs->detector);
     if (ret == 0) {
+        detector_use_snapshot(rs->detector, cfg->state_path);
         ret = detector_load(rs->detector);
     }
     if (ret != 0) {
@@ -152,6 +168,7 @@ static int run_open(const struct config *cfg, struct run_state *rs)
     }
     struct timespec loaded;
     clock_gettime(CLOCK_MONOTONIC, &loaded);
+    log_snapshot(rs->detector, "used", "not used");
     log_notice("baseline, loaded %llu clients from '%s' in %lld ms",
                (unsigned long long)detector_stats(rs->detector)->clients_loaded,
                cfg->state_path,
@@ -223,6 +240,7 @@ int cmd_run(int argc, char **argv)
 
     /* Pending alerts leave, rows commit, alerts are written, before the summary. */
     ret = detector_finish(rs.detector);
+    log_snapshot(rs.detector, "written", "not written");
     if (ret != 0) {
         log_err("baseline, failed to record clients in '%s' (%s)", cfg.state_path,
                 df_strerror(ret));

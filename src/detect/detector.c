@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "decode/dns_text.h"
 #include "decode/dns_answers.h"
 #include "detect/client_domain.h"
+#include "detect/client_snapshot.h"
 #include "detect/client_table.h"
 #include "detect/networks.h"
 #include "detect/pending.h"
@@ -45,6 +47,8 @@ struct detector {
     char load_scope_key[STORE_KEY_MAX]; /* scope of the last row loaded */
     uint32_t load_scope_id;
     struct detector_stats stats;
+    char snapshot_path[4096];  /* "" = no snapshot of the client table */
+    const char *snapshot_note; /* why the snapshot was not used or written */
 };
 
 static void release_alert(void *ctx, struct pending_alert *a);
@@ -121,6 +125,89 @@ static void note_store_error(struct detector *det, int ret)
     }
 }
 
+/* ---- snapshot of the client table ------------------------------------ */
+
+void detector_use_snapshot(struct detector *det, const char *state_path)
+{
+    int n = snprintf(det->snapshot_path, sizeof(det->snapshot_path), "%s%s", state_path,
+                     CLIENT_SNAPSHOT_SUFFIX);
+    if (n < 0 || (size_t)n >= sizeof(det->snapshot_path)) {
+        det->snapshot_path[0] = '\0';
+    }
+}
+
+const char *detector_snapshot_path(const struct detector *det)
+{
+    return det->snapshot_path[0] != '\0' ? det->snapshot_path : NULL;
+}
+
+const char *detector_snapshot_note(const struct detector *det)
+{
+    return det->snapshot_note;
+}
+
+/* Load the table from the snapshot: 1 when used, 0 when not, or a negative code. */
+static int snapshot_load(struct detector *det)
+{
+    uint64_t generation = 0;
+    det->snapshot_note = NULL;
+    if (det->snapshot_path[0] == '\0') {
+        return 0;
+    }
+    if (det->store->ops->generation == NULL ||
+        det->store->ops->generation(det->store, &generation) != 0) {
+        det->snapshot_note = "the baseline keeps no generation";
+        return 0;
+    }
+    if (client_snapshot_read(det->snapshot_path, generation, &det->clients, &det->scopes,
+                             &det->snapshot_note) != 0) {
+        /* A rejected file may have registered some of its scopes. */
+        scope_registry_free(&det->scopes);
+        return scope_registry_init(&det->scopes, det->cfg->scope, det->cfg->site_name);
+    }
+    det->stats.clients_loaded = det->clients.count;
+    return 1;
+}
+
+/* Why the table may differ from the baseline's rows, or NULL when it matches them. */
+static const char *snapshot_mismatch(const struct detector *det)
+{
+    if (det->first_error != 0) {
+        return "the baseline reported an error";
+    }
+    if (det->stats.table_full > 0 || det->stats.clients_evicted > 0) {
+        return "the table did not hold every client (max-clients)";
+    }
+    if (det->domains.count > 0) {
+        return "domain client keys are not kept in a snapshot";
+    }
+    return NULL;
+}
+
+/*
+ * After the last sync, when the table holds exactly the baseline's clients,
+ * write it with the store's generation; otherwise remove an older snapshot.
+ */
+static void snapshot_save(struct detector *det)
+{
+    uint64_t generation = 0;
+    if (det->snapshot_path[0] == '\0') {
+        return;
+    }
+    det->snapshot_note = snapshot_mismatch(det);
+    if (det->snapshot_note == NULL && (det->store->ops->generation == NULL ||
+                                       det->store->ops->generation(det->store, &generation) != 0)) {
+        det->snapshot_note = "the baseline keeps no generation";
+    }
+    if (det->snapshot_note == NULL &&
+        client_snapshot_write(det->snapshot_path, &det->clients, &det->scopes, generation) != 0) {
+        det->snapshot_note = "cannot write the file";
+    }
+    if (det->snapshot_note != NULL) {
+        (void)unlink(det->snapshot_path);
+    }
+}
+
 /* ---- loading ---------------------------------------------------------- */
 
 static int load_row(void *ctx, const struct store_client *row)
@@ -164,9 +251,13 @@ static int load_row(void *ctx, const struct store_client *row)
 
 int detector_load(struct detector *det)
 {
+    int used = snapshot_load(det);
+    if (used < 0) {
+        return used;
+    }
     /* Size the table once instead of doubling it a dozen times during the load. */
     struct store_stats stats;
-    if (det->store->ops->stats(det->store, &stats) == 0 && stats.clients > 0) {
+    if (!used && det->store->ops->stats(det->store, &stats) == 0 && stats.clients > 0) {
         uint64_t expected = stats.clients < det->cfg->max_clients ? stats.clients
                                                                   : det->cfg->max_clients;
         (void)client_table_reserve(&det->clients, expected);
@@ -174,7 +265,7 @@ int detector_load(struct detector *det)
 
     det->load_scope_key[0] = '\0';
     det->load_scope_id = 0;
-    int ret = det->store->ops->load(det->store, load_row, det);
+    int ret = used ? 0 : det->store->ops->load(det->store, load_row, det);
     if (ret != 0) {
         return ret;
     }
@@ -615,5 +706,6 @@ int detector_finish(struct detector *det)
                                                      &removed));
     }
     note_store_error(det, det->store->ops->sync(det->store));
+    snapshot_save(det);
     return det->first_error;
 }

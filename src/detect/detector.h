@@ -56,6 +56,24 @@ struct detector;
 int detector_create(const struct config *cfg, struct store *st, struct detector **out);
 void detector_destroy(struct detector *det);
 
+/*
+ * Keep a snapshot of the client table beside the baseline at @p state_path,
+ * in "STATE.clients" (client_snapshot.h): detector_load() reads it instead
+ * of the rows when it matches the store's generation, and detector_finish()
+ * writes it. Call before detector_load(); without this call there is none.
+ */
+void detector_use_snapshot(struct detector *det, const char *state_path);
+
+/* The snapshot's path, or NULL when there is none. */
+const char *detector_snapshot_path(const struct detector *det);
+
+/*
+ * After detector_load(): NULL when the table came from the snapshot, else
+ * why it did not. After detector_finish(): NULL when the snapshot was
+ * written, else why not.
+ */
+const char *detector_snapshot_note(const struct detector *det);
+
 /* Load the baseline from the store into memory. Returns 0 or a store error. */
 int detector_load(struct detector *det);
 
