@@ -81,22 +81,45 @@ static int listen_on(const char *address, char *err, size_t err_size)
     return fd;
 }
 
-/* Read until the end of the request head, at most METRICS_REQUEST_MAX bytes. */
-static bool read_request(int fd, char *buf, size_t size)
+/*
+ * The request is read by hand rather than with an HTTP library: the server
+ * has one path for local scrapers, so only the request line is checked,
+ * against one fixed string, and the head is bounded by METRICS_REQUEST_MAX.
+ * tests/fuzz/fuzz_metrics_request.c fuzzes this function.
+ */
+enum metrics_request metrics_request_check(const char *buf, size_t len)
+{
+    if (memmem(buf, len, "\r\n\r\n", 4) == NULL && memmem(buf, len, "\n\n", 2) == NULL) {
+        return METRICS_REQUEST_INCOMPLETE;
+    }
+    if (memchr(buf, '\0', len) != NULL) {
+        return METRICS_REQUEST_BAD;
+    }
+    if (len < 4 || memcmp(buf, "GET ", 4) != 0) {
+        return METRICS_REQUEST_NOT_GET;
+    }
+    if (len < 20 || memcmp(buf + 4, "/metrics HTTP/1.", 16) != 0) {
+        return METRICS_REQUEST_NOT_FOUND;
+    }
+    return METRICS_REQUEST_METRICS;
+}
+
+/* Read until the end of the request head, at most @p size bytes. */
+static enum metrics_request read_request(int fd, char *buf, size_t size)
 {
     size_t len = 0;
-    while (len + 1 < size) {
-        ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+    while (len < size) {
+        ssize_t n = recv(fd, buf + len, size - len, 0);
         if (n <= 0) {
-            return false;
+            return METRICS_REQUEST_BAD;
         }
         len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL) {
-            return true;
+        enum metrics_request req = metrics_request_check(buf, len);
+        if (req != METRICS_REQUEST_INCOMPLETE) {
+            return req;
         }
     }
-    return false;
+    return METRICS_REQUEST_BAD;
 }
 
 static void send_all(int fd, const char *data, size_t len)
@@ -130,16 +153,17 @@ static void serve_client(struct metrics_server *ms, int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 
     char req[METRICS_REQUEST_MAX];
-    if (!read_request(fd, req, sizeof(req))) {
-        send_response(fd, "400 Bad Request", "text/plain", "bad request\n", 12);
-        return;
-    }
-    if (strncmp(req, "GET ", 4) != 0) {
+    switch (read_request(fd, req, sizeof(req))) {
+    case METRICS_REQUEST_METRICS:
+        break;
+    case METRICS_REQUEST_NOT_GET:
         send_response(fd, "405 Method Not Allowed", "text/plain", "only GET\n", 9);
         return;
-    }
-    if (strncmp(req + 4, "/metrics HTTP/1.", 16) != 0) {
+    case METRICS_REQUEST_NOT_FOUND:
         send_response(fd, "404 Not Found", "text/plain", "try /metrics\n", 13);
+        return;
+    default:
+        send_response(fd, "400 Bad Request", "text/plain", "bad request\n", 12);
         return;
     }
 

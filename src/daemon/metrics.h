@@ -30,3 +30,15 @@ int metrics_start(const char *address, metrics_render_fn render, void *ctx,
 
 /* Stop the thread and close the socket. NULL is allowed. */
 void metrics_stop(struct metrics_server *ms);
+
+/* What a request head asks for, as metrics_request_check() reads it. */
+enum metrics_request {
+    METRICS_REQUEST_INCOMPLETE,  /* no blank line that ends the head yet */
+    METRICS_REQUEST_METRICS,     /* GET /metrics HTTP/1.x: 200 */
+    METRICS_REQUEST_BAD,         /* a NUL byte in the head: 400 */
+    METRICS_REQUEST_NOT_GET,     /* 405 */
+    METRICS_REQUEST_NOT_FOUND,   /* another path or protocol: 404 */
+};
+
+/* Classify the first @p len bytes received, @p buf, of a request. No I/O. */
+enum metrics_request metrics_request_check(const char *buf, size_t len);

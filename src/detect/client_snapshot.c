@@ -81,7 +81,7 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* The slot as a load from the rows would leave it: no run state. */
+/* Clear the run state of a slot, as a load from the rows would leave it. */
 static void slot_clean(struct client_entry *e)
 {
     if (e->scope == 0) {
@@ -101,7 +101,7 @@ static void header_fill(struct client_snapshot_header *h, const struct client_ta
     h->version = CLIENT_SNAPSHOT_VERSION;
     h->slot_size = sizeof(struct client_entry);
     h->generation = generation;
-    h->capacity = t->mask + 1;
+    h->capacity = t->capacity;
     h->count = t->count;
     h->seed = t->seed;
     h->scope_mode = (uint32_t)reg->mode;
@@ -126,7 +126,7 @@ static int body_write(int fd, const struct client_table *t, const struct scope_r
         ret = write_all(fd, key, sizeof(key));
     }
 
-    uint64_t capacity = t->mask + 1;
+    uint64_t capacity = t->capacity;
     for (uint64_t first = 0; ret == 0 && first < capacity; first += CHUNK_SLOTS) {
         uint64_t n = capacity - first < CHUNK_SLOTS ? capacity - first : CHUNK_SLOTS;
         memcpy(chunk, &t->slots[first], n * sizeof(*chunk));
@@ -155,7 +155,7 @@ static int directory_sync(const char *path)
     return ret;
 }
 
-/* Header with a zero checksum first, body, then the header again with the checksum. */
+/* Write the header with a zero checksum, the body, then the header again with the checksum. */
 static int file_write(int fd, const struct client_table *t, const struct scope_registry *reg,
                       uint64_t generation)
 {
@@ -247,8 +247,7 @@ static const char *header_check(const struct client_snapshot_header *h, off_t fi
          strncmp(h->site_name, reg->site_name, sizeof(h->site_name)) != 0)) {
         return "written for another scope or site";
     }
-    bool pow2 = h->capacity >= 1024 && (h->capacity & (h->capacity - 1)) == 0;
-    if (!pow2 || h->capacity > (UINT64_C(1) << 40) || h->count * 4 > h->capacity * 3) {
+    if (h->capacity < 1024 || h->capacity > (UINT64_C(1) << 40) || h->count >= h->capacity) {
         return "bad table size";
     }
     if (h->count > t->max_count) {
@@ -274,11 +273,11 @@ static bool slot_valid(const struct client_entry *e, uint32_t scope_count)
     return e->family == ADDR_FAMILY_IPV6 && e->prefix_len <= 128;
 }
 
-/* Check every slot and count the occupied ones; false at the first bad slot. */
+/* Check every slot and count the occupied ones. Returns false at the first invalid slot. */
 static bool slots_check(const struct client_table *t, uint32_t scope_count, uint64_t *count)
 {
     uint64_t n = 0;
-    for (uint64_t i = 0; i <= t->mask; i++) {
+    for (uint64_t i = 0; i < t->capacity; i++) {
         const struct client_entry *e = &t->slots[i];
         if (e->scope == 0) {
             continue;
@@ -316,45 +315,45 @@ static const char *body_read(int fd, const struct client_snapshot_header *h,
             return "out of memory";
         }
     }
-    const char *why = NULL;
+    const char *reason = NULL;
     if (keys != NULL && read_all(fd, keys, (size_t)h->scope_count * STORE_KEY_MAX) != 0) {
-        why = "cannot read the scopes";
+        reason = "cannot read the scopes";
     } else if (client_table_reset(t, h->capacity) != 0) {
-        why = "out of memory";
+        reason = "out of memory";
     } else if (read_all(fd, t->slots, h->capacity * sizeof(struct client_entry)) != 0) {
-        why = "cannot read the slots";
+        reason = "cannot read the slots";
     }
 
     uint64_t count = 0;
-    if (why == NULL) {
+    if (reason == NULL) {
         struct checksum sum;
         checksum_init(&sum);
         checksum_add(&sum, keys, (size_t)h->scope_count * STORE_KEY_MAX / 32);
         checksum_add(&sum, t->slots, h->capacity * sizeof(struct client_entry) / 32);
         if (checksum_end(&sum) != h->checksum) {
-            why = "bad checksum";
+            reason = "bad checksum";
         } else if (!slots_check(t, h->scope_count, &count) || count != h->count) {
-            why = "bad slot";
+            reason = "bad slot";
         }
     }
-    if (why == NULL) {
-        why = scopes_register(reg, keys, h->scope_count);
+    if (reason == NULL) {
+        reason = scopes_register(reg, keys, h->scope_count);
     }
     free(keys);
-    if (why == NULL) {
+    if (reason == NULL) {
         t->count = count;
     }
-    return why;
+    return reason;
 }
 
 int client_snapshot_read(const char *path, uint64_t generation, struct client_table *t,
-                         struct scope_registry *reg, const char **why)
+                         struct scope_registry *reg, const char **reason)
 {
-    *why = NULL;
+    *reason = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int ret = -errno;
-        *why = ret == -ENOENT ? "no snapshot" : "cannot open it";
+        *reason = ret == -ENOENT ? "no snapshot" : "cannot open it";
         return ret;
     }
 
@@ -362,17 +361,21 @@ int client_snapshot_read(const char *path, uint64_t generation, struct client_ta
     struct client_snapshot_header h;
     if (fstat(fd, &sb) != 0 || sb.st_size < (off_t)sizeof(h) ||
         read_all(fd, &h, sizeof(h)) != 0) {
-        *why = "truncated or of the wrong size";
+        *reason = "truncated or of the wrong size";
     } else {
-        *why = header_check(&h, sb.st_size, generation, t, reg);
+        *reason = header_check(&h, sb.st_size, generation, t, reg);
     }
-    if (*why == NULL) {
-        *why = body_read(fd, &h, t, reg);
+    if (*reason == NULL) {
+        *reason = body_read(fd, &h, t, reg);
     }
     close(fd);
 
-    if (*why != NULL) {
-        (void)client_table_reset(t, 0);
+    if (*reason != NULL) {
+        /* Leave no slot of a rejected file behind, even without memory for a new array. */
+        if (client_table_reset(t, 0) != 0) {
+            memset(t->slots, 0, t->capacity * sizeof(*t->slots));
+            t->count = 0;
+        }
         return DF_EPARSE;
     }
     return 0;

@@ -50,7 +50,7 @@ struct client_snapshot_header {
  * Write @p t and the scope keys of @p reg to @p path with @p generation:
  * into "PATH.tmp", flushed with fsync(), then renamed over @p path. Only
  * the LEARNED and STORM flags are kept, as a load from the rows would set
- * them. Returns 0 or -errno; on failure @p path is left as it was.
+ * them. Returns 0 or -errno. On failure @p path is left as it was.
  */
 int client_snapshot_write(const char *path, const struct client_table *t,
                           const struct scope_registry *reg, uint64_t generation);
@@ -59,9 +59,9 @@ int client_snapshot_write(const char *path, const struct client_table *t,
  * Read @p path into @p t, which must be empty, and register its scopes in
  * @p reg, which must be empty, when the file is whole and was written at
  * @p generation for the mode and site of @p reg. On failure returns a
- * negative code and points *why at a short reason ("stale generation",
- * "bad checksum", ...); @p t is then empty again, and @p reg may hold some
+ * negative code and points *reason at a short text ("stale: ...",
+ * "bad checksum", ...). @p t is then empty again, and @p reg may contain some
  * scopes: free and initialize it again before using it.
  */
 int client_snapshot_read(const char *path, uint64_t generation, struct client_table *t,
-                         struct scope_registry *reg, const char **why);
+                         struct scope_registry *reg, const char **reason);

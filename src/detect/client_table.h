@@ -4,11 +4,12 @@
  *
  * An open-addressing hash table with linear probing, keyed by (scope id,
  * client prefix). Each slot is 32 bytes, two to a cache line, and the table
- * grows by doubling when it is 3/4 full, so a known client costs between 43
- * and 85 bytes (64 on average over the growth cycle). A large table grows
- * in place (mremap() and a rehash in the same array), so growing needs no
- * second copy. Deletion shifts later entries back, so no tombstones slow
- * lookups down.
+ * grows by a quarter when it is 4/5 full, so a known client costs between
+ * 40 and 50 bytes. The capacity need not be a power of two: a key's home
+ * slot is the high half of hash * capacity. A large table grows in place
+ * (mremap() and a rehash in the same array), so growing needs no second
+ * copy. Deletion shifts later entries back, so no tombstones slow lookups
+ * down.
  *
  * Bound: at most max_count entries. Insertion into a full table fails; the
  * caller then removes the entry client_table_pick_victim() names and tries
@@ -43,7 +44,7 @@ struct client_entry {
 
 struct client_table {
     struct client_entry *slots;
-    uint64_t mask;      /* capacity - 1; capacity is a power of two */
+    uint64_t capacity;  /* slots */
     uint64_t count;
     uint64_t max_count;
     uint64_t seed;
@@ -60,8 +61,8 @@ void client_table_free(struct client_table *t);
 int client_table_reserve(struct client_table *t, uint64_t expected);
 
 /*
- * Replace the slots with @p capacity empty ones (rounded up to a power of
- * two): the table is then empty. Returns 0, or -ENOMEM with the table as
+ * Replace the slots with @p capacity empty ones (at least the minimum of
+ * 1024): the table is then empty. Returns 0, or -ENOMEM with the table as
  * it was.
  */
 int client_table_reset(struct client_table *t, uint64_t capacity);

@@ -49,6 +49,9 @@ struct detector {
     struct detector_stats stats;
     char snapshot_path[4096];  /* "" = no snapshot of the client table */
     const char *snapshot_note; /* why the snapshot was not used or written */
+    uint64_t snapshot_generation; /* of the snapshot loaded, when snapshot_loaded */
+    bool snapshot_loaded;
+    char snapshot_error[160];
 };
 
 static void release_alert(void *ctx, struct pending_alert *a);
@@ -166,10 +169,12 @@ static int snapshot_load(struct detector *det)
         return scope_registry_init(&det->scopes, det->cfg->scope, det->cfg->site_name);
     }
     det->stats.clients_loaded = det->clients.count;
+    det->snapshot_generation = generation;
+    det->snapshot_loaded = true;
     return 1;
 }
 
-/* Why the table may differ from the baseline's rows, or NULL when it matches them. */
+/* Return the reason the table may differ from the baseline's rows, or NULL when it matches them. */
 static const char *snapshot_mismatch(const struct detector *det)
 {
     if (det->first_error != 0) {
@@ -185,7 +190,7 @@ static const char *snapshot_mismatch(const struct detector *det)
 }
 
 /*
- * After the last sync, when the table holds exactly the baseline's clients,
+ * After the last sync, when the table contains exactly the baseline's clients,
  * write it with the store's generation; otherwise remove an older snapshot.
  */
 static void snapshot_save(struct detector *det)
@@ -199,11 +204,21 @@ static void snapshot_save(struct detector *det)
                                        det->store->ops->generation(det->store, &generation) != 0)) {
         det->snapshot_note = "the baseline keeps no generation";
     }
-    if (det->snapshot_note == NULL &&
-        client_snapshot_write(det->snapshot_path, &det->clients, &det->scopes, generation) != 0) {
-        det->snapshot_note = "cannot write the file";
-    }
     if (det->snapshot_note != NULL) {
+        (void)unlink(det->snapshot_path);
+        return;
+    }
+
+    /* Nothing committed since the load: the file on disk still matches. */
+    if (det->snapshot_loaded && generation == det->snapshot_generation) {
+        det->snapshot_note = "the baseline did not change since the load, so it is still valid";
+        return;
+    }
+    int ret = client_snapshot_write(det->snapshot_path, &det->clients, &det->scopes, generation);
+    if (ret != 0) {
+        snprintf(det->snapshot_error, sizeof(det->snapshot_error), "cannot write the file (%s)",
+                 df_strerror(ret));
+        det->snapshot_note = det->snapshot_error;
         (void)unlink(det->snapshot_path);
     }
 }
@@ -614,7 +629,7 @@ static void process_query(struct detector *det, const struct dns_message *m)
 static void flush_seen(struct detector *det, int64_t now)
 {
     struct client_table *t = &det->clients;
-    for (uint64_t i = 0; i <= t->mask; i++) {
+    for (uint64_t i = 0; i < t->capacity; i++) {
         struct client_entry *e = &t->slots[i];
         if (e->scope == 0) {
             continue;

@@ -7,6 +7,16 @@
  * probing and stays at most half full. The hash runs over the wire bytes
  * from the last byte backwards, so a lookup computes the hash of every
  * label suffix of the query name in one pass from the right.
+ *
+ * The list reader is written here, not taken from a zone file library,
+ * because one list mixes formats line by line (plain names, hosts lines,
+ * adblock rules and RPZ records), and only RPZ is a zone file. For RPZ it
+ * reads the part of the zone syntax that policy zones use: $ORIGIN and
+ * $TTL, relative and absolute owners, blank owners, "*." wildcards, TTL and
+ * class, quoted strings, comments, records split by parentheses, and \DDD
+ * or \X escapes of name characters. tests/differential/rpz_zones.c checks
+ * it against ldns's zone parser on generated zones, and
+ * tests/fuzz/fuzz_intel_lists.c fuzzes every format.
  */
 #include "enrich/intel.h"
 
@@ -163,31 +173,64 @@ static int append_entry(struct intel_domain_set *set, const uint8_t *wire, size_
     return 0;
 }
 
-/* Convert "www.Example.com." into lower-case wire form. Returns the wire length or 0. */
+/*
+ * Read the character at text[*i], decoding a zone file escape ("\DDD" in
+ * decimal or "\X"), and move *i past it. Returns the character, or -1 for
+ * an escape that is cut short or over 255.
+ */
+static int name_char_read(const char *text, size_t len, size_t *i)
+{
+    if (text[*i] != '\\') {
+        return (unsigned char)text[(*i)++];
+    }
+    if (*i + 1 >= len) {
+        return -1;
+    }
+    if (!isdigit((unsigned char)text[*i + 1])) {
+        *i += 2;
+        return (unsigned char)text[*i - 1];
+    }
+    int value = 0;
+    for (size_t k = 1; k <= 3; k++) {
+        if (*i + k >= len || !isdigit((unsigned char)text[*i + k])) {
+            return -1;
+        }
+        value = value * 10 + (text[*i + k] - '0');
+    }
+    *i += 4;
+    return value <= 255 ? value : -1;
+}
+
+/*
+ * Convert "www.Example.com." into lower-case wire form. Escapes are decoded,
+ * but every label character must still be a letter, digit, '-' or '_', so
+ * an escaped dot is rejected. Returns the wire length or 0.
+ */
 static size_t text_to_wire(const char *text, size_t len, uint8_t *wire)
 {
-    if (len > 0 && text[len - 1] == '.') {
+    if (len > 0 && text[len - 1] == '.' && (len < 2 || text[len - 2] != '\\')) {
         len--;
     }
-    if (len == 0 || len > DNS_NAME_MAX - 2) {
+    if (len == 0) {
         return 0;
     }
-    size_t out = 0;
-    size_t label_start = 0;
-    wire[out++] = 0;
-    for (size_t i = 0; i <= len; i++) {
+    size_t out = 1;
+    size_t label_start = 1;
+    wire[0] = 0;
+    for (size_t i = 0; i <= len;) {
         if (i == len || text[i] == '.') {
-            size_t label_len = i - label_start;
-            if (label_len == 0 || label_len > DNS_LABEL_MAX) {
+            size_t label_len = out - label_start;
+            if (label_len == 0 || label_len > DNS_LABEL_MAX || out + 1 > DNS_NAME_MAX) {
                 return 0;
             }
-            wire[out - label_len - 1] = (uint8_t)label_len;
+            wire[label_start - 1] = (uint8_t)label_len;
             wire[out++] = 0;
-            label_start = i + 1;
+            label_start = out;
+            i++;
             continue;
         }
-        unsigned char c = (unsigned char)text[i];
-        if (!isalnum(c) && c != '-' && c != '_') {
+        int c = name_char_read(text, len, &i);
+        if (c < 0 || (!isalnum(c) && c != '-' && c != '_') || out + 1 >= DNS_NAME_MAX) {
             return 0;
         }
         wire[out++] = (uint8_t)tolower(c);
@@ -275,14 +318,20 @@ bool intel_domain_set_lookup(const struct intel_domain_set *set, const uint8_t *
 /* ---- list files ------------------------------------------------------- */
 
 #define TOKENS_MAX 16
+#define RECORD_TEXT_MAX 65536 /* a record split by parentheses, joined */
+#define OWNER_TEXT_MAX (DNS_NAME_MAX * 8 + 2) /* an owner with $ORIGIN appended */
 
 struct domain_reader {
     const char *path;
     unsigned long line_no;
     struct intel_domain_set *set;
     char origin[DNS_NAME_MAX * 4]; /* RPZ $ORIGIN, lower case, no trailing dot */
-    char owner[DNS_NAME_MAX * 4];  /* last RPZ owner, for lines that start blank */
-    bool in_parens;                /* inside a "( ... )" record of a zone file */
+    char apex[DNS_NAME_MAX * 4];   /* the zone apex: the first $ORIGIN */
+    char owner[OWNER_TEXT_MAX];    /* last RPZ owner, made absolute when $ORIGIN is set */
+    int paren_depth;               /* open "(" of a record split over lines */
+    bool record_continued;         /* that record started with a blank owner */
+    char *record;                  /* its lines so far, joined by spaces */
+    size_t record_len;
     char *err;
     size_t err_size;
 };
@@ -379,30 +428,53 @@ static void lower_copy(char *out, size_t size, const char *in)
 }
 
 /*
- * Turn an RPZ owner name into the name it triggers on: relative names are
- * already relative to $ORIGIN, absolute ones lose the origin suffix. Returns
- * false for the apex and for triggers that are not query names (rpz-ip,
- * rpz-nsdname, rpz-client-ip, rpz-nsip).
+ * Store the owner of a record in r->owner, lower case and made absolute
+ * with the current $ORIGIN, so that lines with a blank owner keep it even
+ * after a later $ORIGIN. Returns 0 or DF_EPARSE for an owner too long.
+ */
+static int rpz_owner_set(struct domain_reader *r, const char *owner)
+{
+    char name[DNS_NAME_MAX * 4];
+    if (strlen(owner) >= sizeof(name)) {
+        return reader_fail(r, "invalid domain name", owner);
+    }
+    lower_copy(name, sizeof(name), owner);
+    size_t len = strlen(name);
+    if (r->origin[0] == '\0' || (len > 0 && name[len - 1] == '.')) {
+        snprintf(r->owner, sizeof(r->owner), "%s", name);
+    } else if (strcmp(name, "@") == 0) {
+        snprintf(r->owner, sizeof(r->owner), "%s.", r->origin);
+    } else {
+        snprintf(r->owner, sizeof(r->owner), "%s.%s.", name, r->origin);
+    }
+    return 0;
+}
+
+/*
+ * Turn an RPZ owner name from rpz_owner_set() into the name it triggers on:
+ * the owner relative to the apex (the first $ORIGIN). Returns false for the
+ * apex and for triggers that are not query names (rpz-ip, rpz-nsdname,
+ * rpz-client-ip, rpz-nsip).
  */
 static bool rpz_trigger(const struct domain_reader *r, const char *owner, char *out,
                         size_t size)
 {
-    char name[DNS_NAME_MAX * 4];
-    lower_copy(name, sizeof(name), owner);
+    char name[OWNER_TEXT_MAX];
+    snprintf(name, sizeof(name), "%s", owner);
     size_t len = strlen(name);
     if (strcmp(name, "@") == 0) {
         return false;
     }
     if (len > 0 && name[len - 1] == '.') {
         name[--len] = '\0';
-        size_t olen = strlen(r->origin);
-        if (olen > 0 && strcmp(name, r->origin) == 0) {
-            return false;
-        }
-        if (olen > 0 && len > olen && name[len - olen - 1] == '.' &&
-            strcmp(name + len - olen, r->origin) == 0) {
-            name[len - olen - 1] = '\0';
-        }
+    }
+    size_t alen = strlen(r->apex);
+    if (alen > 0 && strcmp(name, r->apex) == 0) {
+        return false;
+    }
+    if (alen > 0 && len > alen && name[len - alen - 1] == '.' &&
+        strcmp(name + len - alen, r->apex) == 0) {
+        name[len - alen - 1] = '\0';
     }
     if (strstr(name, ".rpz-") != NULL || strncmp(name, "rpz-", 4) == 0) {
         return false;
@@ -416,7 +488,10 @@ static int read_rpz(struct domain_reader *r, char **tokens, size_t n, bool conti
     /* Owner, then optional TTL and class, then the type and its data. */
     size_t i = continued ? 0 : 1;
     if (!continued) {
-        snprintf(r->owner, sizeof(r->owner), "%s", tokens[0]);
+        int ret = rpz_owner_set(r, tokens[0]);
+        if (ret != 0) {
+            return ret;
+        }
     }
     while (i < n && !is_rr_type(tokens[i])) {
         i++;
@@ -431,7 +506,7 @@ static int read_rpz(struct domain_reader *r, char **tokens, size_t n, bool conti
         return 0;
     }
 
-    char trigger[DNS_NAME_MAX * 4];
+    char trigger[OWNER_TEXT_MAX];
     if (!rpz_trigger(r, r->owner, trigger, sizeof(trigger))) {
         return 0;
     }
@@ -452,46 +527,109 @@ static int read_directive(struct domain_reader *r, char **tokens, size_t n)
         if (len > 0 && r->origin[len - 1] == '.') {
             r->origin[len - 1] = '\0';
         }
+        if (r->apex[0] == '\0') {
+            snprintf(r->apex, sizeof(r->apex), "%s", r->origin);
+        }
         return 0;
     }
     return reader_fail(r, "unsupported directive", tokens[0]);
 }
 
-/* Cut a comment that starts with '#' or ';' (outside adblock rules). */
-static void strip_comment(char *line)
+/*
+ * Cut a comment that starts with '#' or ';' outside a quoted string, and
+ * blank out the parentheses that group a zone record over lines, counting
+ * them in *depth.
+ */
+static void strip_comment(char *line, int *depth)
 {
-    line[strcspn(line, "#;")] = '\0';
+    bool quoted = false;
+    for (char *p = line; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+        } else if (*p == '"') {
+            quoted = !quoted;
+        } else if (!quoted && (*p == '#' || *p == ';')) {
+            *p = '\0';
+            return;
+        } else if (!quoted && (*p == '(' || *p == ')')) {
+            *depth += *p == '(' ? 1 : -1;
+            *p = ' ';
+        }
+    }
+}
+
+/* Append a line of a record split by parentheses. Returns 0, DF_EPARSE or -ENOMEM. */
+static int record_append(struct domain_reader *r, const char *text)
+{
+    size_t len = strlen(text);
+    if (r->record_len + len + 2 > RECORD_TEXT_MAX) {
+        return reader_fail(r, "record in parentheses too long", NULL);
+    }
+    if (r->record == NULL && (r->record = malloc(RECORD_TEXT_MAX)) == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(r->record + r->record_len, text, len);
+    r->record_len += len;
+    r->record[r->record_len++] = ' ';
+    r->record[r->record_len] = '\0';
+    return 0;
+}
+
+static int read_record(struct domain_reader *r, char *p, bool continued);
+
+/*
+ * Collect a record split over lines by parentheses. Returns 1 while the
+ * record is still open, else the result of reading it (0 or an error).
+ */
+static int read_split_record(struct domain_reader *r, const char *p, bool continued,
+                             int depth_change)
+{
+    if (r->paren_depth == 0) {
+        r->record_continued = continued;
+        r->record_len = 0;
+    }
+    int ret = record_append(r, p);
+    r->paren_depth += depth_change;
+    if (ret != 0) {
+        return ret;
+    }
+    if (r->paren_depth > 0) {
+        return 1;
+    }
+    r->paren_depth = 0;
+    return read_record(r, r->record, r->record_continued);
 }
 
 static int read_line(struct domain_reader *r, char *line)
 {
     bool continued = line[0] == ' ' || line[0] == '\t';
     char *p = line + strspn(line, " \t");
-    if (*p == '!' || *p == '[' || strncmp(p, "@@", 2) == 0) {
-        return 0; /* adblock comment, header or exception */
-    }
-    if (strstr(p, "##") != NULL || strstr(p, "#@#") != NULL || strstr(p, "#?#") != NULL) {
-        return 0; /* adblock element-hiding rule: no domain to block */
-    }
-    strip_comment(p);
-    if (strncmp(p, "||", 2) == 0) {
-        return read_adblock(r, p);
-    }
-
-    /* Multi-line zone records, such as the SOA, are skipped whole. */
-    bool skip = r->in_parens;
-    if (strchr(p, '(') != NULL) {
-        r->in_parens = true;
-        skip = true;
-    }
-    if (strchr(p, ')') != NULL) {
-        r->in_parens = false;
-        skip = true;
-    }
-    if (skip) {
-        return 0;
+    if (r->paren_depth == 0) {
+        if (*p == '!' || *p == '[' || strncmp(p, "@@", 2) == 0) {
+            return 0; /* adblock comment, header or exception */
+        }
+        if (strstr(p, "##") != NULL || strstr(p, "#@#") != NULL ||
+            strstr(p, "#?#") != NULL) {
+            return 0; /* adblock element-hiding rule: no domain to block */
+        }
+        if (strncmp(p, "||", 2) == 0) {
+            p[strcspn(p, "#;")] = '\0';
+            return read_adblock(r, p);
+        }
     }
 
+    int depth_change = 0;
+    strip_comment(p, &depth_change);
+    if (r->paren_depth > 0 || depth_change > 0) {
+        int ret = read_split_record(r, p, continued, depth_change);
+        return ret == 1 ? 0 : ret;
+    }
+    return read_record(r, p, continued);
+}
+
+/* Read one whole line or record, comments and parentheses removed. */
+static int read_record(struct domain_reader *r, char *p, bool continued)
+{
     char *tokens[TOKENS_MAX];
     size_t n = tokenize(p, tokens);
     if (n == 0) {
@@ -535,6 +673,10 @@ int intel_domains_load(const char *path, struct intel_domain_set **out, char *er
         ret = -EIO;
         snprintf(err, err_size, "%s: read failed", path);
     }
+    if (ret == 0 && r.paren_depth > 0) {
+        ret = reader_fail(&r, "file ends inside parentheses", NULL);
+    }
+    free(r.record);
     free(line);
     fclose(f);
 

@@ -1,4 +1,16 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * dnstap_frame.c - the Frame Streams frame splitter, written here rather
+ * than taken from libfstrm, for two reasons. libfstrm's reader blocks on
+ * one file descriptor, so it cannot serve many non-blocking connections
+ * from one thread. And its file reader (fstrm 0.6.1) returns a clean end of
+ * stream for a file cut inside a frame, where dnsfirst reports the offset
+ * of the cut. Control frames are still decoded and encoded by libfstrm.
+ *
+ * Tests: tests/fuzz/fuzz_dnstap_frames.c feeds streams in random chunk
+ * sizes through the connection code; tests/differential/dnstap_files.c
+ * compares every data frame with libfstrm's file reader.
+ */
 #include "input/dnstap_frame.h"
 
 #include <errno.h>

@@ -35,9 +35,9 @@
 #include <time.h>
 
 /*
- * Longest wait for a batch to fill, in milliseconds: the added delay of an
- * alert when traffic is slow, and the span over which a busy writer gathers
- * rows into one transaction.
+ * Maximum wait for a batch to fill, in milliseconds. It is the added delay
+ * of an alert when traffic is slow, and the span over which a busy writer
+ * gathers rows into one transaction.
  */
 #define WRITE_QUEUE_LINGER_MS 20
 

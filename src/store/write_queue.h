@@ -8,7 +8,13 @@
  * are rare. When the ring is full a push blocks until the writer frees slots,
  * and the wait is counted. The writer thread hands the batch function up to
  * batch_max consecutive items, which stay in their slots until the function
- * returns, so nothing is copied a second time.
+ * returns, so nothing is copied a second time. Unless a sync or the queue's
+ * destruction waits, the writer waits up to 20 ms for a batch to fill, so
+ * that a busy queue commits fewer, larger transactions.
+ *
+ * A SEEN push for a client whose newest item is still queued (not yet
+ * handed to the batch function) is folded into that item: its last_seen
+ * becomes the later of the two and its query_count grows by the update's.
  *
  * Errors stick: the first non-zero return of the batch function becomes the
  * queue's error. From then on the writer discards items without calling the
@@ -63,7 +69,10 @@ int write_queue_destroy(struct write_queue *q);
 int write_queue_push_new(struct write_queue *q, const struct store_client *row,
                          const char *alert, size_t alert_len);
 
-/* Queue a SEEN update. Returns 0 or the queue's error. */
+/*
+ * Queue a SEEN update, or fold it into the client's queued item. Returns 0
+ * or the queue's error.
+ */
 int write_queue_push_seen(struct write_queue *q, const char *scope,
                           const char *client, int64_t last_seen,
                           uint64_t queries);

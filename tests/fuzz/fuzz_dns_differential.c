@@ -21,6 +21,18 @@
  * - ldns keeps no Z bit (0x0040), so that bit is masked out.
  * - ldns stores the 4-bit header RCODE and the EDNS extension apart, so
  *   only the header RCODE is compared.
+ *
+ * For a response to a PTR question, dns_answers_find_ptr() must find the
+ * PTR record that a walk over ldns's answer records finds: records in
+ * order, owners compared case-insensitively, a CNAME moving the owner to
+ * its target. The target must match byte for byte and the TTL too. When
+ * ldns has no such record, ours must return DF_ENOTFOUND; a PTR or CNAME
+ * on the chain whose name ldns_wire2dname() cannot read with the message
+ * cut at the end of the RDATA must give DF_EPARSE. Messages where
+ * ldns's own record walk (ldns_wire2rr) ends an answer record elsewhere
+ * than its RDLENGTH says are not compared: ldns 1.8.3 goes on after the
+ * last RDATA field it parsed, so it reads other records than
+ * dns_answers_find_ptr(), which follows RDLENGTH as RFC 1035 asks.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -30,7 +42,9 @@
 
 #include <ldns/ldns.h>
 
+#include "decode/dns_answers.h"
 #include "decode/dns_wire.h"
+#include "util/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -113,6 +127,139 @@ static void compare(const struct dns_message *msg, const ldns_pkt *p)
     compare_question(msg, p);
 }
 
+/* One answer record as ldns reads it, with where its RDATA lies. */
+struct ldns_answer {
+    ldns_rr *rr;
+    size_t rdata;
+    size_t rdata_end;
+};
+
+static void ldns_answers_free(struct ldns_answer *answers, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        ldns_rr_free(answers[i].rr);
+    }
+    free(answers);
+}
+
+/*
+ * Read the answer records with ldns_wire2rr(), one at a time. Returns the
+ * records, or NULL when a record does not end where its RDLENGTH says.
+ */
+static struct ldns_answer *ldns_answers_read(const uint8_t *data, size_t size,
+                                             const ldns_pkt *p)
+{
+    size_t pos = 12;
+    for (size_t i = 0; i < ldns_pkt_qdcount(p); i++) {
+        ldns_rr *rr = NULL;
+        if (ldns_wire2rr(&rr, data, size, &pos, LDNS_SECTION_QUESTION) != LDNS_STATUS_OK) {
+            return NULL;
+        }
+        ldns_rr_free(rr);
+    }
+
+    size_t count = ldns_pkt_ancount(p);
+    struct ldns_answer *answers = calloc(count + 1, sizeof(*answers));
+    if (answers == NULL) {
+        abort();
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t start = pos;
+        ldns_rdf *owner = NULL;
+        if (ldns_wire2dname(&owner, data, size, &pos) != LDNS_STATUS_OK || pos + 10 > size) {
+            ldns_rdf_deep_free(owner);
+            ldns_answers_free(answers, i);
+            return NULL;
+        }
+        ldns_rdf_deep_free(owner);
+        answers[i].rdata = pos + 10;
+        answers[i].rdata_end = pos + 10 + ((size_t)data[pos + 8] << 8 | data[pos + 9]);
+
+        pos = start;
+        if (ldns_wire2rr(&answers[i].rr, data, size, &pos, LDNS_SECTION_ANSWER) !=
+                LDNS_STATUS_OK ||
+            pos != answers[i].rdata_end) {
+            ldns_answers_free(answers, i + 1);
+            return NULL;
+        }
+    }
+    return answers;
+}
+
+/*
+ * Walk the answer records from the question name as dns_answers.h
+ * describes. Returns 0 with *ptr set, DF_ENOTFOUND, or DF_EPARSE for a PTR
+ * or CNAME on the chain whose RDATA holds no name that ldns_wire2dname()
+ * reads within the RDATA.
+ */
+static int ldns_find_ptr(const uint8_t *data, const struct dns_message *msg,
+                         const struct ldns_answer *answers, size_t count, const ldns_rr **ptr)
+{
+    const uint8_t *owner = msg->qname;
+    size_t owner_len = msg->qname_len;
+    for (size_t i = 0; i < count; i++) {
+        const ldns_rr *rr = answers[i].rr;
+        const ldns_rdf *rr_owner = ldns_rr_owner(rr);
+        ldns_rr_type type = ldns_rr_get_type(rr);
+        if (!names_equal(ldns_rdf_data(rr_owner), ldns_rdf_size(rr_owner), owner, owner_len) ||
+            (type != LDNS_RR_TYPE_CNAME && type != LDNS_RR_TYPE_PTR)) {
+            continue;
+        }
+
+        /* The name must end inside the RDATA, also after compression pointers. */
+        ldns_rdf *bounded = NULL;
+        size_t pos = answers[i].rdata;
+        ldns_status status = ldns_wire2dname(&bounded, data, answers[i].rdata_end, &pos);
+        ldns_rdf_deep_free(bounded);
+        const ldns_rdf *target = ldns_rr_rd_count(rr) > 0 ? ldns_rr_rdf(rr, 0) : NULL;
+        if (status != LDNS_STATUS_OK || target == NULL ||
+            ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME) {
+            return DF_EPARSE;
+        }
+        if (type == LDNS_RR_TYPE_PTR) {
+            *ptr = rr;
+            return 0;
+        }
+        owner = ldns_rdf_data(target);
+        owner_len = ldns_rdf_size(target);
+    }
+    return DF_ENOTFOUND;
+}
+
+static void compare_ptr(const uint8_t *data, size_t size, const struct dns_message *msg,
+                        const ldns_pkt *p)
+{
+    if (!msg->has_question || msg->qtype != DNS_TYPE_PTR || !(msg->flags & DNS_FLAG_QR)) {
+        return;
+    }
+    struct ldns_answer *answers = ldns_answers_read(data, size, p);
+    if (answers == NULL) {
+        return; /* see the RDLENGTH note at the top */
+    }
+    const ldns_rr *theirs = NULL;
+    int expected = ldns_find_ptr(data, msg, answers, ldns_pkt_ancount(p), &theirs);
+
+    struct dns_ptr_answer ours;
+    memset(&ours, 0, sizeof(ours));
+    int ret = dns_answers_find_ptr(data, size, msg->records_offset, msg->ancount, msg->qname,
+                                   msg->qname_len, &ours);
+    if (ret != expected) {
+        fprintf(stderr, "differential: PTR lookup returns %d, ldns walk %d\n", ret, expected);
+        abort();
+    }
+    if (ret == 0) {
+        const ldns_rdf *target = ldns_rr_rdf(theirs, 0);
+        if (ours.target_len != ldns_rdf_size(target) ||
+            memcmp(ours.target, ldns_rdf_data(target), ours.target_len) != 0) {
+            mismatch("PTR target length", ours.target_len, (unsigned)ldns_rdf_size(target));
+        }
+        if (ours.ttl != ldns_rr_ttl(theirs)) {
+            mismatch("PTR TTL", ours.ttl, ldns_rr_ttl(theirs));
+        }
+    }
+    ldns_answers_free(answers, ldns_pkt_ancount(p));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct dns_message msg;
@@ -126,6 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     compare(&msg, p);
+    compare_ptr(data, size, &msg, p);
     ldns_pkt_free(p);
     return 0;
 }

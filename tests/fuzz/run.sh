@@ -4,7 +4,10 @@
 # tests/fuzz/regressions/<target>/ are replayed first. A crash, leak, timeout
 # or out-of-memory input is written to that directory and fails the run.
 #
-# Environment: FUZZ_SECONDS per target (default 60), FUZZ_TIMEOUT per input
+# Seeds also come from tests/fuzz/seeds/<target>/ when that directory exists.
+#
+# Environment: FUZZ_SECONDS per target (default 60). fuzz_metrics_request
+# checks one small function and gets half of that. FUZZ_TIMEOUT per input
 # in seconds (default 10), DNSFIRST_CORPUS (default ../shared/corpus next to
 # the repository), FUZZ_BUILD_DIR (default build-fuzz), FUZZ_WORK_DIR for
 # seeds and the growing corpus (default: a temporary directory, removed).
@@ -51,26 +54,34 @@ replay() {
     echo "$target: ${#files[@]} saved inputs replayed"
 }
 
+# fuzz TARGET SEED_DIR MAX_LEN [SECONDS]
 fuzz() {
-    local target=$1 seeds=$2 max_len=$3
+    local target=$1 seeds=$2 max_len=$3 seconds=${4:-$SECONDS_PER_TARGET}
+    local dirs=("$WORK/corpus/$target" "$seeds")
+    [ -d "$ROOT/tests/fuzz/seeds/$target" ] && dirs+=("$ROOT/tests/fuzz/seeds/$target")
     mkdir -p "$WORK/corpus/$target" "$REGRESSIONS/$target"
-    if ! "$OUT/$target" -max_total_time="$SECONDS_PER_TARGET" -timeout="$TIMEOUT" \
+    if ! "$OUT/$target" -max_total_time="$seconds" -timeout="$TIMEOUT" \
             -rss_limit_mb=2048 -detect_leaks=1 -max_len="$max_len" -print_final_stats=1 \
             -artifact_prefix="$REGRESSIONS/$target/" \
-            "$WORK/corpus/$target" "$seeds" > "$WORK/$target.log" 2>&1; then
+            "${dirs[@]}" > "$WORK/$target.log" 2>&1; then
         tail -40 "$WORK/$target.log" >&2
         echo "FAIL: $target found a crash, leak or timeout; the input is in $REGRESSIONS/$target" >&2
         return 1
     fi
     echo "$target: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$WORK/$target.log" \
-        | grep -o '[0-9]*$') runs in ${SECONDS_PER_TARGET}s, no failure"
+        | grep -o '[0-9]*$') runs in ${seconds}s, no failure"
 }
 
 status=0
-for target in fuzz_dns_wire fuzz_decoder fuzz_dns_differential; do
+for target in fuzz_dns_wire fuzz_decoder fuzz_dns_differential fuzz_dnstap_frames \
+        fuzz_intel_lists fuzz_metrics_request; do
     replay "$target" || status=1
 done
+mkdir -p "$WORK/seeds/none"
 fuzz fuzz_dns_wire "$WORK/seeds/dns" 65535 || status=1
 fuzz fuzz_decoder "$WORK/seeds/frames" 200000 || status=1
 fuzz fuzz_dns_differential "$WORK/seeds/dns" 65535 || status=1
+fuzz fuzz_dnstap_frames "$WORK/seeds/none" 300000 || status=1
+fuzz fuzz_intel_lists "$WORK/seeds/none" 4096 || status=1
+fuzz fuzz_metrics_request "$WORK/seeds/none" 2048 $((SECONDS_PER_TARGET / 2)) || status=1
 exit $status

@@ -8,8 +8,10 @@ set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode live_capture live_replay enrichment)
 TESTS+=(hostile_captures baseline_commands)
+TESTS+=(client_snapshot)
 TESTS+=(peer_opinions)
 TESTS+=(dnstap_unbound dnstap_knot dnstap_bind dnstap_restart dnstap_garbage dnstap_file)
+TESTS+=(dnstap_fstrm_differential)
 TESTS+=(client_key_ptr)
 # Seconds one test may take before it is stopped and counted as failed.
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}

@@ -105,6 +105,47 @@ static void test_table_rejects_past_max_count(void **state)
     client_table_free(&t);
 }
 
+/*
+ * Growth past 2 MiB of slots happens in place (mremap and rehash), by a
+ * quarter at a time: every
+ * key stays reachable through several doublings, with removals between
+ * them, and with keys that differ only in scope.
+ */
+static void test_table_grows_in_place(void **state)
+{
+    (void)state;
+    struct client_table t;
+    enum { N = 400000 };
+    assert_int_equal(client_table_init(&t, 0, N * 2), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        struct prefix k = v4_key(i * 7919);
+        struct client_entry *e = client_table_insert(&t, 1 + i % 2, &k);
+        assert_non_null(e);
+        e->last_seen = i;
+        if (i % 50000 == 49999) {
+            struct prefix gone = v4_key((i - 5) * 7919);
+            client_table_remove(&t, client_table_find(&t, 1 + (i - 5) % 2, &gone));
+        }
+    }
+    assert_true(t.capacity >= 500000);
+    uint64_t found = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        struct prefix k = v4_key(i * 7919);
+        struct client_entry *e = client_table_find(&t, 1 + i % 2, &k);
+        if (i % 50000 == 49994) {
+            assert_null(e);
+            continue;
+        }
+        if (e == NULL || e->last_seen != i || e->reserved != 0) {
+            fail_msg("key %u lost or changed after growing", i);
+        }
+        assert_null(client_table_find(&t, 2 - i % 2, &k));
+        found++;
+    }
+    assert_int_equal(found, t.count);
+    client_table_free(&t);
+}
+
 static void test_table_entry_is_32_bytes(void **state)
 {
     (void)state;
@@ -119,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_table_same_bits_other_family),
         cmocka_unit_test(test_table_remove_keeps_others_reachable),
         cmocka_unit_test(test_table_rejects_past_max_count),
+        cmocka_unit_test(test_table_grows_in_place),
         cmocka_unit_test(test_table_entry_is_32_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -909,6 +909,57 @@ static void test_queue_full_waits_counted(void **state)
     st->ops->close(st);
 }
 
+/*
+ * A SEEN update folds into the queued row of its client, but not into a row
+ * the writer has already taken.
+ */
+static void test_seen_merges_into_queued_row(void **state)
+{
+    struct fixture *f = *state;
+    struct sqlite_store_options opts = { .batch_max = 1, .queue_max = 8 };
+    struct store *st = NULL;
+    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
+                                            &opts, &st, NULL, 0), 0);
+    struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                      false };
+    st->alert_fn = alert_wait_for_gate;
+    st->alert_ctx = &g;
+
+    /* The writer commits row a, then stops in alert_fn holding it. */
+    struct store_client a = make_row("s", "192.0.2.1/32", 100, 100, 1, 0, "a.");
+    assert_int_equal(st->ops->submit_new(st, &a, "{}", 2), 0);
+    while (__atomic_load_n(&st->counters.transactions, __ATOMIC_RELAXED) == 0) {
+        usleep(1000);
+    }
+
+    struct store_client b = make_row("s", "192.0.2.2/32", 110, 110, 1, 0, "b.");
+    assert_int_equal(st->ops->submit_new(st, &b, NULL, 0), 0);
+    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.2/32", 150, 4), 0);
+    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.1/32", 200, 2), 0);
+    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.2/32", 120, 1), 0);
+
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    assert_int_equal(st->ops->sync(st), 0);
+
+    /* Row a, row b with both of its updates, and the update of a. */
+    assert_int_equal(st->counters.rows_committed, 3);
+    struct collector c = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.count, 2);
+    assert_string_equal(c.rows[0].client, "192.0.2.1/32");
+    assert_int_equal(c.rows[0].last_seen, 200);
+    assert_int_equal(c.rows[0].query_count, 3);
+    assert_string_equal(c.rows[1].client, "192.0.2.2/32");
+    assert_int_equal(c.rows[1].first_seen, 110);
+    assert_int_equal(c.rows[1].last_seen, 150);
+    assert_int_equal(c.rows[1].query_count, 6);
+    assert_string_equal(c.rows[1].first_query, "b.");
+    st->ops->close(st);
+}
+
 static void test_close_drains_queue(void **state)
 {
     struct fixture *f = *state;
@@ -960,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_row_parse_accepts_domain_key),
         cmocka_unit_test(test_row_parse_rejects_bad_lines),
         STORE_TEST(test_queue_full_waits_counted),
+        STORE_TEST(test_seen_merges_into_queued_row),
         STORE_TEST(test_close_drains_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

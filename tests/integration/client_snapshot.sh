@@ -1,0 +1,60 @@
+#!/bin/bash
+# The snapshot of the client table beside the baseline (STATE.clients): a
+# clean run writes it, the next run loads it instead of the rows, and a
+# baseline command (forget) makes it stale, so the forgotten client alerts
+# again. A damaged snapshot is passed over for the rows.
+TEST_NAME=client_snapshot
+source "$(dirname "$0")/lib.sh"
+require_dnsfirst
+
+STATE=$TMP/b.db
+SNAPSHOT=$STATE.clients
+expected=$(wc -l <"$SAMPLE_EXPECTED")
+
+# run N: one run on the sample, alerts to $TMP/alertsN.jsonl, log to $TMP/runN.log.
+run() {
+    "$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --log-level info --state "$STATE" \
+        -o "$TMP/alerts$1.jsonl" 2>"$TMP/run$1.log" \
+        || fail "run $1 failed: $(tail -3 "$TMP/run$1.log")"
+}
+alerts() { grep -c . "$TMP/alerts$1.jsonl"; }
+logged() { grep -q "$2" "$TMP/run$1.log" || fail "run $1 does not log '$2': $(grep snapshot "$TMP/run$1.log")"; }
+
+run 1
+[ "$(alerts 1)" -eq "$expected" ] || fail "run 1 raised $(alerts 1) alerts, expected $expected"
+logged 1 "snapshot '.*' not used: no snapshot"
+logged 1 "snapshot '.*' written"
+[ -s "$SNAPSHOT" ] || fail "run 1 left no snapshot at $SNAPSHOT"
+
+run 2
+logged 2 "snapshot '.*' used"
+logged 2 "loaded $expected clients"
+[ "$(alerts 2)" -eq 0 ] || fail "run 2 from the snapshot raised $(alerts 2) alerts"
+
+# forget changes the baseline: the snapshot is stale and the client is new again.
+"$DNSFIRST" baseline forget 198.51.100.7 --state "$STATE" 2>"$TMP/forget.log" \
+    || fail "forget failed: $(cat "$TMP/forget.log")"
+run 3
+logged 3 "snapshot '.*' not used: stale"
+logged 3 "loaded $((expected - 2)) clients"
+[ "$(alerts 3)" -eq 2 ] || fail "run 3 after forget raised $(alerts 3) alerts, expected 2"
+[ "$(alert_keys "$TMP/alerts3.jsonl" | grep -c ' 198.51.100.7/32$')" -eq 2 ] \
+    || fail "run 3 alerts are not those of the forgotten client: $(alert_keys "$TMP/alerts3.jsonl")"
+
+run 4
+logged 4 "snapshot '.*' used"
+[ "$(alerts 4)" -eq 0 ] || fail "run 4 raised $(alerts 4) alerts"
+
+# A damaged snapshot is not trusted: the rows are read and nothing alerts.
+printf 'X' | dd of="$SNAPSHOT" bs=1 seek=200 conv=notrunc status=none
+run 5
+logged 5 "snapshot '.*' not used: bad checksum"
+logged 5 "loaded $expected clients"
+[ "$(alerts 5)" -eq 0 ] || fail "run 5 after damage raised $(alerts 5) alerts"
+
+truncate -s 100 "$SNAPSHOT"
+run 6
+logged 6 "snapshot '.*' not used: truncated"
+[ "$(alerts 6)" -eq 0 ] || fail "run 6 after truncation raised $(alerts 6) alerts"
+
+note "written, used, stale after forget, damaged and truncated files passed over"
