@@ -773,7 +773,7 @@ static const struct config_setting settings[] = {
         false, DURATION_SETTING, FIELD(flush_interval_s), 0, 0, NULL,
     },
     {
-        "store-batch-max", CONFIG_TYPE_UINT, "COUNT", "10000",
+        "store-batch-max", CONFIG_TYPE_UINT, "COUNT", "32768",
         "Rows the baseline writes in one transaction, at most.",
         false, UINT_SETTING, FIELD(store_batch_max), 1, UINT32_MAX, NULL,
     },
