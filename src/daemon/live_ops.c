@@ -21,8 +21,9 @@
 /* ---- memory budget ----------------------------------------------------- */
 
 /*
- * Peak bytes per client-table slot: while the table doubles, the old array
- * (half the size) and the new one both exist.
+ * Peak bytes per client-table slot, counted as if growth copied the table
+ * (old and new array together). Large tables grow in place with mremap(),
+ * so this overestimates them and the derived cap stays on the safe side.
  */
 #define SLOT_PEAK_BYTES (sizeof(struct client_entry) * 3 / 2)
 
