@@ -11,7 +11,7 @@ TESTS+=(hostile_captures baseline_commands)
 TESTS+=(client_snapshot)
 TESTS+=(peer_opinions)
 TESTS+=(dnstap_unbound dnstap_knot dnstap_bind dnstap_restart dnstap_garbage dnstap_file)
-TESTS+=(dnstap_fstrm_differential)
+TESTS+=(dnstap_fstrm_differential dnstap_tcp)
 TESTS+=(client_key_ptr)
 # Seconds one test may take before it is stopped and counted as failed.
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
