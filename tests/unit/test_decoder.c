@@ -17,58 +17,13 @@
 
 #include "decode/decoder.h"
 #include "decode/dns_text.h"
+#include "frame_build.h"
 
 #define LINKTYPE_RAW 101
 
 #define CLIENT_PORT 40000
 #define QUERY_LEN 33 /* header and www.example.com A IN */
 
-struct frame {
-    uint8_t bytes[1024];
-    size_t len;
-};
-
-static void put(struct frame *f, const void *data, size_t len)
-{
-    memcpy(f->bytes + f->len, data, len);
-    f->len += len;
-}
-
-static void put_u8(struct frame *f, uint8_t value)
-{
-    f->bytes[f->len++] = value;
-}
-
-static void put_u16(struct frame *f, uint16_t value)
-{
-    put_u8(f, (uint8_t)(value >> 8));
-    put_u8(f, (uint8_t)value);
-}
-
-static void put_u32(struct frame *f, uint32_t value)
-{
-    put_u16(f, (uint16_t)(value >> 16));
-    put_u16(f, (uint16_t)value);
-}
-
-/* Standard query for www.example.com A with the given ID. */
-static void put_query(struct frame *f, uint16_t id)
-{
-    static const uint8_t rest[] = {
-        0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-        3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-        0, 1, 0, 1,
-    };
-    put_u16(f, id);
-    put(f, rest, sizeof(rest));
-}
-
-static void put_ethernet(struct frame *f, uint16_t ethertype)
-{
-    static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
-    put(f, macs, sizeof(macs));
-    put_u16(f, ethertype);
-}
 
 static void put_vlan_tag(struct frame *f, uint16_t vlan_id, uint16_t next_ethertype)
 {
