@@ -47,7 +47,7 @@ static void format_seconds(int64_t sec, char *buf, size_t size)
     }
 }
 
-/* How the client entered the baseline, for the FLAGS column of list. */
+/* Kind of baseline entry (learned, alerted, storm), for the FLAGS column of list. */
 static const char *row_kind(uint32_t flags)
 {
     if (flags & STORE_CLIENT_STORM) {

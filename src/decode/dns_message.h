@@ -66,7 +66,7 @@ struct dns_tunnel_info {
     struct addr outer_dst;
 };
 
-/* Where a message came from, for the alert's provenance fields. */
+/* Provenance of a message, for the alert's input fields. */
 struct dns_origin {
     uint32_t input_index;   /* index of the capture file or interface */
     uint64_t packet_number; /* 1-based packet number within that input */

@@ -45,7 +45,7 @@ struct rr_header {
  * Fast path of name_read() for a name without compression pointers, the
  * usual form of a question: check the label lengths in place, then copy the
  * whole name with one memcpy(). Returns false, having changed nothing, when
- * the name holds a pointer or fails a check, so that name_read() reads it
+ * the name contains a pointer or fails a check, so that name_read() reads it
  * label by label and reports the exact error. A name accepted here is one
  * that the label-by-label loop accepts too, with the same bytes.
  */
@@ -361,7 +361,7 @@ static inline uint16_t read_u16(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Read the six header fields from @p wire, which holds at least DNS_HEADER_LEN bytes. */
+/* Read the six header fields from @p wire, which contains at least DNS_HEADER_LEN bytes. */
 static inline void header_read(const uint8_t *wire, struct dns_message *msg)
 {
     msg->id = read_u16(wire);

@@ -85,7 +85,12 @@ int ptr_server_parse(const char *text, struct ptr_server *out)
             return DF_EPARSE;
         }
         snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
-        port_text = close[1] == ':' ? close + 2 : close[1] == '\0' ? NULL : "";
+        /* "[addr]:port", "[addr]", or junk after the bracket (an empty port, rejected below). */
+        if (close[1] == ':') {
+            port_text = close + 2;
+        } else if (close[1] != '\0') {
+            port_text = "";
+        }
     } else if (strchr(text, ':') == strrchr(text, ':') && strchr(text, ':') != NULL) {
         const char *colon = strchr(text, ':'); /* one colon: IPv4 with a port */
         snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);

@@ -327,7 +327,7 @@ static void print_trigger(const char *what, const struct trigger *t)
     fprintf(stderr, "  %s %s (flags %u)\n", what, text, t->flags);
 }
 
-/* Returns true when @p set holds @p t with exactly its flags. */
+/* Returns true when @p set contains @p t with exactly its flags. */
 static bool holds_trigger(const struct intel_domain_set *set, const struct trigger *t)
 {
     size_t offset = 0;
