@@ -1,5 +1,5 @@
 #!/bin/bash
-# Decode every reference capture that has a tshark oracle and compare the UDP
+# Decode every reference capture that has a tshark oracle and compare its UDP and TCP
 # messages field by field (see corpus_diff.py). Fails on any mismatch that is
 # not listed in corpus_known_differences.tsv.
 . "$(dirname "$0")/lib.sh"
@@ -12,4 +12,4 @@ require_tool python3
 
 python3 "$REPO/tests/integration/corpus_diff.py" --dnsfirst "$DNSFIRST" --corpus "$CORPUS" \
     --known "$REPO/tests/integration/corpus_known_differences.tsv" ${CORPUS_VERBOSE:+--verbose} \
-    || fail "decoded UDP messages differ from the tshark oracles (lines starting with 'mismatch' or 'error' above)"
+    || fail "decoded messages differ from the tshark oracles (lines starting with 'mismatch' or 'error' above)"
