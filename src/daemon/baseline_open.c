@@ -27,7 +27,7 @@ static const char *open_advice(int ret)
 }
 
 static int baseline_open_with(const struct config *cfg, bool read_only, bool quick_check,
-                              struct store **out)
+                              bool log_failure, struct store **out)
 {
     struct sqlite_store_options opts = {
         .batch_max = cfg->store_batch_max,
@@ -37,7 +37,7 @@ static int baseline_open_with(const struct config *cfg, bool read_only, bool qui
     char err[512] = "";
     enum sqlite_store_mode mode = read_only ? SQLITE_STORE_READ_ONLY : SQLITE_STORE_READ_WRITE;
     int ret = sqlite_store_open_with(cfg->state_path, mode, &opts, out, err, sizeof(err));
-    if (ret != 0) {
+    if (ret != 0 && log_failure) {
         log_err("baseline, cannot open '%s' (%s: %s); %s", cfg->state_path, df_strerror(ret),
                 err, open_advice(ret));
     }
@@ -46,7 +46,30 @@ static int baseline_open_with(const struct config *cfg, bool read_only, bool qui
 
 int baseline_open(const struct config *cfg, bool read_only, struct store **out)
 {
-    return baseline_open_with(cfg, read_only, true, out);
+    return baseline_open_with(cfg, read_only, true, true, out);
+}
+
+int baseline_open_for_reading(const struct config *cfg, struct store **out)
+{
+    int ret = baseline_open_with(cfg, true, true, true, out);
+    uint64_t pending = 0;
+    if (ret != 0 || sqlite_store_changes_pending(*out, &pending) != 0 || pending == 0) {
+        return ret;
+    }
+
+    /* Only a writer can merge the changes; a running sensor holds that role. */
+    struct store *writer = NULL;
+    int write_ret = baseline_open_with(cfg, false, false, false, &writer);
+    if (write_ret == 0) {
+        (*out)->ops->close(*out);
+        *out = writer;
+        return 0;
+    }
+    log_warning("baseline, %llu recent changes to '%s' are not merged into the clients table "
+             "yet, so this output leaves them out (%s); the process that writes the "
+             "baseline merges them when it is idle",
+             (unsigned long long)pending, cfg->state_path, df_strerror(write_ret));
+    return 0;
 }
 
 /*
@@ -60,5 +83,5 @@ int baseline_open(const struct config *cfg, bool read_only, struct store **out)
  */
 int baseline_open_for_run(const struct config *cfg, struct store **out)
 {
-    return baseline_open_with(cfg, false, false, out);
+    return baseline_open_with(cfg, false, false, true, out);
 }

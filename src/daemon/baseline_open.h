@@ -11,6 +11,15 @@
 int baseline_open(const struct config *cfg, bool read_only, struct store **out);
 
 /*
+ * Open cfg->state_path for list, stats and export. When writes recorded
+ * since the last merge are waiting and no other process writes the file,
+ * opens it for writing instead, so that the reads merge them first;
+ * otherwise warns that the output leaves them out. Returns as
+ * baseline_open().
+ */
+int baseline_open_for_reading(const struct config *cfg, struct store **out);
+
+/*
  * Open cfg->state_path for reading and writing without PRAGMA quick_check,
  * for run, which loads every client row right after. Returns as baseline_open().
  */

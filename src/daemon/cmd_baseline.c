@@ -220,7 +220,8 @@ static int run_subcommand(const char *sub, const char *arg, const struct config 
     bool read_only = strcmp(sub, "list") == 0 || strcmp(sub, "stats") == 0 ||
                      strcmp(sub, "export") == 0;
     struct store *st = NULL;
-    if (baseline_open(cfg, read_only, &st) != 0) {
+    int open_ret = read_only ? baseline_open_for_reading(cfg, &st) : baseline_open(cfg, false, &st);
+    if (open_ret != 0) {
         return EXIT_RUNTIME;
     }
 

@@ -768,8 +768,9 @@ static const struct config_setting settings[] = {
         false, TEXT_SETTING, FIELD(state_path), 1, 0, NULL,
     },
     {
-        "flush-interval", CONFIG_TYPE_DURATION, "DURATION", "60s",
-        "Capture time between writes of clients' last-seen times to the baseline.",
+        "flush-interval", CONFIG_TYPE_DURATION, "DURATION", "5m",
+        "Capture time between writes of clients' last-seen times and query counts to "
+        "the baseline; a kill loses at most this much of them, never a client.",
         false, DURATION_SETTING, FIELD(flush_interval_s), 0, 0, NULL,
     },
     {

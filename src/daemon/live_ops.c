@@ -346,6 +346,9 @@ static void metrics_store(FILE *out, const struct live *lv)
            store_counter(&c->alerts_written));
     metric(out, "baseline_rows_committed_total", "counter", "Baseline rows committed.",
            store_counter(&c->rows_committed));
+    metric(out, "baseline_changes_merged_total", "counter",
+           "Committed client writes merged into the clients table.",
+           store_counter(&c->changes_merged));
     metric(out, "store_queue_full_waits_total", "counter",
            "Times the packet path waited for the baseline writer.",
            store_counter(&c->queue_full_waits));

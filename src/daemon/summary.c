@@ -108,6 +108,7 @@ void summary_print_detection(FILE *out, const struct detector_stats *d,
         line(out, "alerts", s->alerts_written);
         line(out, "alerts replayed from outbox", s->outbox_replayed);
         line(out, "baseline rows committed", s->rows_committed);
+        line(out, "baseline changes merged", s->changes_merged);
         line(out, "store queue full waits", s->queue_full_waits);
     }
 }

@@ -5,7 +5,15 @@
  * A baseline file is an SQLite database in WAL mode whose header carries
  * application_id SQLITE_STORE_APPLICATION_ID and user_version
  * SQLITE_STORE_SCHEMA_VERSION. Opening never creates tables in, rewrites or
- * repairs a file that already contains data of another kind or version.
+ * repairs a file that already contains data of another kind or version, with
+ * one exception: a READ_WRITE open adds the client_changes table to a file
+ * of schema version 1, dnsfirst's first format.
+ *
+ * Writes go to client_changes first and are merged into clients when the
+ * writer is idle and before every operation that reads or deletes clients
+ * (load, list, stats, forget, prune_flagged, import). A READ_ONLY open
+ * cannot merge, so its list and stats leave out the changes not merged yet:
+ * sqlite_store_changes_pending() counts them.
  *
  * One process at a time may open a file READ_WRITE: it holds an exclusive
  * flock() on the database file until close. READ_ONLY opens take no such
@@ -20,7 +28,7 @@
 #include "store/store.h"
 
 #define SQLITE_STORE_APPLICATION_ID 0x646e7366 /* "dnsf" */
-#define SQLITE_STORE_SCHEMA_VERSION 1
+#define SQLITE_STORE_SCHEMA_VERSION 2
 
 #define SQLITE_STORE_BATCH_DEFAULT 1000
 #define SQLITE_STORE_QUEUE_DEFAULT 10000
@@ -37,6 +45,8 @@ struct sqlite_store_options {
     uint32_t queue_max;      /* queued writes, 0 for the default */
     int busy_timeout_ms;     /* wait for SQLite locks, 0 for 1000 ms */
     bool skip_quick_check;   /* skip PRAGMA quick_check at open */
+    /* Changes not merged yet past which every batch merges as many; 0 for 4194304. */
+    uint64_t changes_pending_max;
 };
 
 /*
@@ -72,3 +82,6 @@ int sqlite_store_open_with(const char *path, enum sqlite_store_mode mode,
  * or sync() returned an error: the writer thread may overwrite the text.
  */
 const char *sqlite_store_last_error(struct store *st);
+
+/* Count the recorded writes not yet merged into the clients table. */
+int sqlite_store_changes_pending(struct store *st, uint64_t *count);

@@ -131,6 +131,7 @@ struct store_counters {
     uint64_t queue_full_waits; /* times the packet path waited for the writer */
     uint64_t alerts_written;
     uint64_t outbox_replayed;
+    uint64_t changes_merged;   /* recorded writes folded into the baseline table */
 };
 
 struct store {

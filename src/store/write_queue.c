@@ -20,6 +20,11 @@
  * first free entry or replaces the key's entry, so along a key's probe
  * sequence the first live entry of the key is always its newest item.
  *
+ * Idle work: when the ring has been empty for WRITE_QUEUE_IDLE_DELAY_MS and
+ * idle_pending is set, the writer calls idle_fn without the lock, one step
+ * at a time, checking for new items between steps. A finished batch sets
+ * idle_pending again.
+ *
  * Group commit: a transaction costs a WAL write of every page it changed,
  * whether it carries one row or thousands, so the writer waits up to
  * WRITE_QUEUE_LINGER_MS for a batch to fill before it commits one.
@@ -41,6 +46,13 @@
  */
 #define WRITE_QUEUE_LINGER_MS 20
 
+/*
+ * Time the ring must stay empty before idle work starts, in milliseconds. A
+ * capture file keeps the ring busy to its end, so its run is not slowed by
+ * idle work; a live sensor between bursts gets it done.
+ */
+#define WRITE_QUEUE_IDLE_DELAY_MS 1000
+
 struct write_queue {
     pthread_mutex_t lock;
     pthread_cond_t has_work;  /* writer waits: items queued or stopping */
@@ -58,8 +70,11 @@ struct write_queue {
     uint64_t *index;    /* sequence number + 1 per bucket, 0 for empty */
     size_t index_mask;
     bool stopping;
+    bool idle_pending;  /* idle_fn may have work */
+    bool idle_running;  /* the ring stayed empty past the idle delay */
     int error;
     write_queue_batch_fn batch_fn;
+    write_queue_idle_fn idle_fn;
     void *batch_ctx;
     uint64_t *full_waits;
     pthread_t thread;
@@ -86,19 +101,27 @@ static void batch_release(struct write_item *items, size_t count)
     }
 }
 
+/* Return the CLOCK_MONOTONIC time @p ms milliseconds from now. */
+static struct timespec deadline_after(long ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return deadline;
+}
+
 /*
  * Wait, with q->lock held, until a batch is full, a sync or stop arrives,
  * or WRITE_QUEUE_LINGER_MS have passed.
  */
 static void batch_linger(struct write_queue *q)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_nsec += WRITE_QUEUE_LINGER_MS * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = deadline_after(WRITE_QUEUE_LINGER_MS);
 
     while (q->count < q->batch_full && !q->stopping && q->syncs == 0 &&
            q->error == 0) {
@@ -108,6 +131,33 @@ static void batch_linger(struct write_queue *q)
     }
 }
 
+/*
+ * Wait, with q->lock held, for WRITE_QUEUE_IDLE_DELAY_MS of an empty ring.
+ * Returns false when an item, a stop or an error came first.
+ */
+static bool idle_wait(struct write_queue *q)
+{
+    struct timespec deadline = deadline_after(WRITE_QUEUE_IDLE_DELAY_MS);
+    while (q->count == 0 && !q->stopping && q->error == 0) {
+        if (pthread_cond_timedwait(&q->has_work, &q->lock, &deadline) != 0) {
+            return q->count == 0 && !q->stopping && q->error == 0;
+        }
+    }
+    return false;
+}
+
+/* Run one step of idle work with q->lock held; the step runs without it. */
+static void idle_step(struct write_queue *q)
+{
+    pthread_mutex_unlock(&q->lock);
+    int ret = q->idle_fn(q->batch_ctx);
+    pthread_mutex_lock(&q->lock);
+    if (ret < 0 && q->error == 0) {
+        q->error = ret;
+    }
+    q->idle_pending = ret > 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct write_queue *q = arg;
@@ -115,6 +165,13 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&q->lock);
     for (;;) {
         while (q->count == 0 && !q->stopping) {
+            if (q->idle_pending && q->error == 0) {
+                q->idle_running = q->idle_running || idle_wait(q);
+                if (q->idle_running) {
+                    idle_step(q);
+                }
+                continue;
+            }
             pthread_cond_wait(&q->has_work, &q->lock);
         }
         if (q->count == 0) {
@@ -144,6 +201,8 @@ static void *writer_main(void *arg)
         q->count -= n;
         q->done += n;
         q->busy = 0;
+        q->idle_pending = q->idle_fn != NULL;
+        q->idle_running = false;
         pthread_cond_broadcast(&q->has_space);
     }
     pthread_mutex_unlock(&q->lock);
@@ -188,10 +247,11 @@ static void queue_free(struct write_queue *q)
 }
 
 int write_queue_create(size_t capacity, size_t batch_max,
-                       write_queue_batch_fn fn, void *ctx,
+                       const struct write_queue_handlers *handlers,
                        uint64_t *full_waits, struct write_queue **out)
 {
-    if (capacity == 0 || batch_max == 0 || fn == NULL) {
+    if (capacity == 0 || batch_max == 0 || handlers == NULL ||
+        handlers->batch_fn == NULL) {
         return -EINVAL;
     }
     struct write_queue *q = calloc(1, sizeof(*q));
@@ -201,8 +261,10 @@ int write_queue_create(size_t capacity, size_t batch_max,
     q->capacity = capacity;
     q->batch_max = batch_max;
     q->batch_full = min_size(batch_max, capacity);
-    q->batch_fn = fn;
-    q->batch_ctx = ctx;
+    q->batch_fn = handlers->batch_fn;
+    q->idle_fn = handlers->idle_fn;
+    q->idle_pending = handlers->idle_fn != NULL;
+    q->batch_ctx = handlers->ctx;
     q->full_waits = full_waits;
     queue_sync_init(q);
 

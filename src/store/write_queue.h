@@ -48,15 +48,30 @@ struct write_item {
 typedef int (*write_queue_batch_fn)(void *ctx, struct write_item *items,
                                     size_t count);
 
+/*
+ * Do one bounded step of background work while the queue is empty. Returns
+ * 1 when more work is left, 0 when there is none until the next batch, or
+ * a negative code that stops the queue like a failed batch.
+ */
+typedef int (*write_queue_idle_fn)(void *ctx);
+
+struct write_queue_handlers {
+    write_queue_batch_fn batch_fn;
+    write_queue_idle_fn idle_fn; /* may be NULL */
+    void *ctx;                   /* passed to both */
+};
+
 struct write_queue;
 
 /*
  * Create a queue of @p capacity slots and start its writer thread, which
- * passes at most @p batch_max items to @p fn at a time. Each wait of a full
+ * passes at most @p batch_max items to handlers->batch_fn at a time, and
+ * calls handlers->idle_fn whenever the queue is empty, after the first start
+ * and after each batch, until it reports no more work. Each wait of a full
  * push adds one to *full_waits. Returns 0, -EINVAL or -ENOMEM / -errno.
  */
 int write_queue_create(size_t capacity, size_t batch_max,
-                       write_queue_batch_fn fn, void *ctx,
+                       const struct write_queue_handlers *handlers,
                        uint64_t *full_waits, struct write_queue **out);
 
 /*

@@ -92,7 +92,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(cfg.site_name, "site");
     assert_false(cfg.learn_only);
     assert_string_equal(cfg.state_path, "dnsfirst-baseline.db");
-    assert_int_equal(cfg.flush_interval_s, 60);
+    assert_int_equal(cfg.flush_interval_s, 300);
     assert_int_equal(cfg.store_batch_max, 32768);
     assert_int_equal(cfg.store_queue_max, 65536);
     assert_int_equal(cfg.max_clients, 16777216);

@@ -141,6 +141,11 @@ struct collector {
     int fail_with;          /* alert_fn returns this when non-zero */
 };
 
+/* Clients on disk: merged into clients, or recorded as a new-client change. */
+#define COMMITTED_CLIENTS_SQL                                                  \
+    "SELECT (SELECT count(*) FROM clients) +"                                \
+    " (SELECT count(*) FROM client_changes WHERE kind = 1)"
+
 static int collect_row(void *ctx, const struct store_client *row)
 {
     struct collector *c = ctx;
@@ -162,7 +167,7 @@ static int collect_alert(void *ctx, const char *alert, size_t len)
                  (int)len, alert);
         if (c->check_path != NULL) {
             c->rows_at_alert[c->alert_count] =
-                raw_query_int(c->check_path, "SELECT count(*) FROM clients");
+                raw_query_int(c->check_path, COMMITTED_CLIENTS_SQL);
         }
     }
     c->alert_count++;
@@ -181,10 +186,11 @@ static void test_open_creates_versioned_schema(void **state)
     assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"),
                      SQLITE_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_query_int(f->path, "SELECT value FROM meta"
-                                   " WHERE key = 'schema_version'"), 1);
+                                   " WHERE key = 'schema_version'"),
+                     SQLITE_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM sqlite_master"
                                    " WHERE name IN ('clients', 'scopes',"
-                                   " 'outbox', 'meta')"), 4);
+                                   " 'outbox', 'meta', 'client_changes')"), 5);
 
     /* A second open finds its own file and accepts it, in both modes. */
     st = open_rw(f->path);
@@ -271,7 +277,7 @@ static void test_open_rejects_newer_schema(void **state)
 {
     struct fixture *f = *state;
     raw_exec(f->path, "PRAGMA application_id = 1684960102;"
-                      "PRAGMA user_version = 2;"
+                      "PRAGMA user_version = 3;"
                       "CREATE TABLE clients(x);");
     char before[65536];
     size_t len = file_read(f->path, before, sizeof(before));
@@ -463,7 +469,7 @@ static void test_failed_commit_skips_alerts(void **state)
     sqlite3_exec(blocker, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(blocker);
     st->ops->close(st);
-    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 0);
+    assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 0);
 }
 
 static void test_failed_alert_stays_in_outbox(void **state)
@@ -479,7 +485,7 @@ static void test_failed_alert_stays_in_outbox(void **state)
     assert_int_equal(st->ops->sync(st), -EIO);
     st->ops->close(st);
 
-    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 1);
+    assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 1);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM outbox"), 1);
 }
 
@@ -663,6 +669,10 @@ static void test_prune_removes_old_rows(void **state)
     };
     submit_clients(st, clients, 3); /* last_seen 200, 201, 202 */
 
+    /* Prune skips rows with changes not merged yet; stats merges them. */
+    struct store_stats stats;
+    assert_int_equal(st->ops->stats(st, &stats), 0);
+    assert_int_equal(stats.clients, 3);
     uint64_t removed = 0;
     assert_int_equal(st->ops->prune(st, 202, &removed), 0);
     assert_int_equal(removed, 2);
@@ -672,6 +682,118 @@ static void test_prune_removes_old_rows(void **state)
     assert_int_equal(c.count, 1);
     assert_string_equal(c.rows[0].client, "192.0.2.3/32");
     st->ops->close(st);
+}
+
+static uint64_t changes_pending(const char *path)
+{
+    struct store *reader = NULL;
+    assert_int_equal(sqlite_store_open(path, SQLITE_STORE_READ_ONLY, &reader), 0);
+    uint64_t pending = 0;
+    assert_int_equal(sqlite_store_changes_pending(reader, &pending), 0);
+    reader->ops->close(reader);
+    return pending;
+}
+
+static void test_changes_merge_before_reads(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    struct store_client a = make_row("s", "192.0.2.1/32", 100, 100, 1, 0, "a. A");
+    struct store_client b = make_row("s", "192.0.2.2/32", 110, 110, 1, 0, "b. A");
+    assert_int_equal(st->ops->submit_new(st, &a, NULL, 0), 0);
+    assert_int_equal(st->ops->sync(st), 0);
+    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.1/32", 150, 4), 0);
+    assert_int_equal(st->ops->submit_new(st, &b, NULL, 0), 0);
+    assert_int_equal(st->ops->sync(st), 0);
+
+    /* The writer merges only after a second of idleness, so all wait here. */
+    assert_int_equal(changes_pending(f->path), 3);
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 0);
+
+    struct collector c = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.count, 2);
+    assert_string_equal(c.rows[0].client, "192.0.2.1/32");
+    assert_int_equal(c.rows[0].last_seen, 150);
+    assert_int_equal(c.rows[0].query_count, 5);
+    assert_int_equal(c.rows[1].first_seen, 110);
+    assert_int_equal(changes_pending(f->path), 0);
+    assert_int_equal(st->counters.changes_merged, 3);
+    st->ops->close(st);
+}
+
+static void test_idle_writer_merges_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    const char *const clients[] = { "192.0.2.1/32", "192.0.2.2/32" };
+    submit_clients(st, clients, 2);
+
+    for (int i = 0; i < 100 && st->counters.changes_merged < 2; i++) {
+        usleep(50 * 1000);
+    }
+    assert_int_equal(st->counters.changes_merged, 2);
+    assert_int_equal(changes_pending(f->path), 0);
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 2);
+    st->ops->close(st);
+}
+
+static void test_busy_writer_bounds_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct sqlite_store_options opts = { .changes_pending_max = 4 };
+    struct store *st = NULL;
+    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
+                                            &opts, &st, NULL, 0), 0);
+    for (int i = 0; i < 10; i++) {
+        char client[32];
+        snprintf(client, sizeof(client), "198.51.100.%d/32", i);
+        struct store_client row = make_row("s", client, i, i, 1, 0, "q.");
+        assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
+        assert_int_equal(st->ops->sync(st), 0);
+    }
+
+    /* Each batch past the cap merges as many changes as it added. */
+    assert_true(changes_pending(f->path) <= 5);
+    assert_true(st->counters.changes_merged >= 5);
+    assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 10);
+    st->ops->close(st);
+}
+
+static void test_schema_version_1_upgrades(void **state)
+{
+    struct fixture *f = *state;
+    raw_exec(f->path,
+             "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+             "CREATE TABLE clients(scope TEXT NOT NULL, client TEXT NOT NULL,"
+             " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+             " query_count INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0,"
+             " first_query TEXT NOT NULL DEFAULT '',"
+             " PRIMARY KEY(scope, client)) WITHOUT ROWID;"
+             "CREATE TABLE scopes(scope TEXT PRIMARY KEY, start INTEGER NOT NULL);"
+             "CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert TEXT NOT NULL);"
+             "INSERT INTO meta VALUES('schema_version', 1);"
+             "INSERT INTO clients VALUES('s', '192.0.2.7/32', 1, 2, 3, 0, 'old. A');"
+             "PRAGMA application_id = 1684960102;"
+             "PRAGMA user_version = 1;");
+
+    /* Read-only leaves the file as it is and finds nothing pending. */
+    assert_int_equal(changes_pending(f->path), 0);
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), 1);
+
+    struct store *st = open_rw(f->path);
+    struct collector c = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.count, 1);
+    assert_string_equal(c.rows[0].first_query, "old. A");
+    st->ops->close(st);
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"),
+                     SQLITE_STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_query_int(f->path, "SELECT value FROM meta"
+                                   " WHERE key = 'schema_version'"),
+                     SQLITE_STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM sqlite_master"
+                                   " WHERE name = 'client_changes'"), 1);
 }
 
 static void test_import_row_merges(void **state)
@@ -978,7 +1100,7 @@ static void test_close_drains_queue(void **state)
     char wal[160];
     snprintf(wal, sizeof(wal), "%s-wal", f->path);
     assert_false(file_exists(wal));
-    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 100);
+    assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 100);
 }
 
 #define STORE_TEST(fn) \
@@ -1005,6 +1127,10 @@ int main(void)
         STORE_TEST(test_scope_start_round_trip),
         STORE_TEST(test_forget_matches_address_prefix_and_key),
         STORE_TEST(test_prune_removes_old_rows),
+        STORE_TEST(test_changes_merge_before_reads),
+        STORE_TEST(test_idle_writer_merges_changes),
+        STORE_TEST(test_busy_writer_bounds_changes),
+        STORE_TEST(test_schema_version_1_upgrades),
         STORE_TEST(test_import_row_merges),
         STORE_TEST(test_export_import_round_trip),
         STORE_TEST(test_import_bad_line_applies_nothing),
