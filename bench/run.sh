@@ -235,31 +235,39 @@ run_all() {
     done
 }
 
-# peak_anon CAPTURE: one untimed dnsfirst run whose peak anonymous RSS (heap
-# and stacks, without file pages mapped from the database) is sampled from
-# /proc every 20 ms, written to logs/CAPTURE-anon-kib.
-peak_anon() {
+# known_rss CAPTURE: learn a baseline from CAPTURE, then start a sensor on
+# it (a dnstap listener, which waits for SIGTERM), and once the baseline is
+# loaded and the writer had time to go idle, read the sensor's resident
+# memory from /proc. Writes "CLIENTS ANON_KIB RSS_KIB" to
+# logs/CAPTURE-known.txt. This is the memory of a sensor that knows CLIENTS
+# clients, without the transient cost of learning or alerting them.
+known_rss() {
     local capture=$1
-    command_for dnsfirst-run "$WORK/$capture.pcap"
-    rm -f "$STATE" "$STATE-wal" "$STATE-shm" "$STATE-journal"
-    "${CMD[@]}" >/dev/null 2>/dev/null &
-    local pid=$! peak=0 kib
-    while kib=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) &&
-        [ -n "$kib" ]; do
-        if [ "$kib" -gt "$peak" ]; then
-            peak=$kib
-        fi
-        sleep 0.02
+    local state=$WORK/known.db err=$WORK/logs/$capture-known.err
+    rm -f "$state" "$state"-* "$state.clients"
+    "$DNSFIRST" run -r "$WORK/$capture.pcap" --state "$state" --learn -o /dev/null 2>/dev/null
+    "$DNSFIRST" run --dnstap "unix:$WORK/known.sock" --state "$state" -o /dev/null 2>"$err" &
+    local pid=$! i
+    for i in $(seq 1 600); do
+        grep -q "loaded" "$err" && break
+        sleep 0.1
     done
-    wait "$pid" || log "dnsfirst on $capture exited with status $? while sampling RSS"
-    echo "$peak" >"$WORK/logs/$capture-anon-kib"
+    sleep 2
+    local clients anon rss
+    clients=$(sed -n 's/.*loaded \([0-9]*\) clients.*/\1/p' "$err")
+    anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status")
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    kill -TERM "$pid"
+    wait "$pid" || log "dnsfirst sensor on $capture's baseline exited with status $?"
+    echo "$clients $anon $rss" >"$WORK/logs/$capture-known.txt"
+    rm -f "$state" "$state"-* "$state.clients" "$WORK/known.sock"
 }
 
 if [ $REPORT_ONLY -eq 0 ]; then
     run_all
-    log "sampling anonymous RSS on mem100k and mem1m"
-    peak_anon mem100k
-    peak_anon mem1m
+    log "measuring sensors that know the clients of mem100k and mem1m"
+    known_rss mem100k
+    known_rss mem1m
 fi
 
 # ---- report ----
@@ -353,15 +361,15 @@ extra_metrics() {
     pairs_small=$(truth mem100k external_pairs)
     pairs_large=$(truth mem1m external_pairs)
     awk -v a="$rss_small" -v b="$rss_large" -v pa="$pairs_small" -v pb="$pairs_large" 'BEGIN {
-        printf "- Memory per known client: peak RSS %.1f MiB with %d known (server, client) pairs, %.1f MiB with %d: %.0f bytes per pair\n",
+        printf "- Peak RSS while alerting every client: %.1f MiB with %d (server, client) pairs, %.1f MiB with %d: %.0f bytes per pair (alerts in flight included)\n",
             a / 1024, pa, b / 1024, pb, (b - a) * 1024 / (pb - pa) }'
-    local anon_small anon_large
-    anon_small=$(cat "$WORK/logs/mem100k-anon-kib" 2>/dev/null || echo "")
-    anon_large=$(cat "$WORK/logs/mem1m-anon-kib" 2>/dev/null || echo "")
-    if [ -n "$anon_small" ] && [ -n "$anon_large" ]; then
-        awk -v a="$anon_small" -v b="$anon_large" -v pa="$pairs_small" -v pb="$pairs_large" 'BEGIN {
-            printf "- Without the mapped database pages: peak anonymous RSS %.1f MiB and %.1f MiB: %.0f bytes per pair\n",
-                a / 1024, b / 1024, (b - a) * 1024 / (pb - pa) }'
+    local known_small known_large
+    known_small=$(cat "$WORK/logs/mem100k-known.txt" 2>/dev/null || echo "")
+    known_large=$(cat "$WORK/logs/mem1m-known.txt" 2>/dev/null || echo "")
+    if [ -n "$known_small" ] && [ -n "$known_large" ]; then
+        echo "$known_small $known_large" | awk '{
+            printf "- Memory per known client, sensor with a loaded baseline: anonymous RSS %.1f MiB with %d clients, %.1f MiB with %d: %.0f bytes per client (RSS %.0f bytes)\n",
+                $2 / 1024, $1, $5 / 1024, $4, ($5 - $2) * 1024 / ($4 - $1), ($6 - $3) * 1024 / ($4 - $1) }'
     fi
     state_bytes=$(cat "$WORK/logs/mem1m-state-bytes" 2>/dev/null || echo "")
     if [ -n "$state_bytes" ]; then

@@ -405,13 +405,6 @@ static int connection_open(struct sqlite_store *s, const char *path,
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, busy_timeout_ms);
-
-    /*
-     * Reading pages through mmap() instead of read() copies cut a load of
-     * 10 million rows by about a third (measured on a 2-core VM). SQLite
-     * caps the size at its compile-time SQLITE_MAX_MMAP_SIZE.
-     */
-    sqlite3_exec(s->db, "PRAGMA mmap_size = " MMAP_SIZE_TEXT, NULL, NULL, NULL);
     return 0;
 }
 
@@ -1099,15 +1092,18 @@ static int clients_walk(struct sqlite_store *s, const char *sql,
 }
 
 /*
- * The map served the load. Afterwards pages are read through SQLite's own
- * page cache, which is bounded: mapped pages would stay resident in the
- * process as the baseline grows (about 60 bytes per client, measured on
- * 1 million new clients).
+ * Set how much of the file SQLite reads through mmap(). Reading pages
+ * through a map instead of read() copies cut a load of 10 million rows by
+ * about a third (measured on a 2-core VM), so a load turns it on. Otherwise
+ * pages go through SQLite's own page cache, which is bounded: mapped pages
+ * stay resident in the process as the baseline grows (about 60 bytes per
+ * client, measured on 1 million new clients). SQLite caps the size at its
+ * compile-time SQLITE_MAX_MMAP_SIZE.
  */
-static void mmap_release(struct sqlite_store *s)
+static void mmap_size_set(struct sqlite_store *s, const char *pragma)
 {
     pthread_mutex_lock(&s->db_lock);
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
+    sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
     pthread_mutex_unlock(&s->db_lock);
 }
 
@@ -1118,10 +1114,11 @@ static void mmap_release(struct sqlite_store *s)
  */
 static int store_load(struct store *st, store_client_fn fn, void *ctx)
 {
+    mmap_size_set(store_of(st), "PRAGMA mmap_size = " MMAP_SIZE_TEXT);
     int ret = clients_walk(store_of(st),
                            "SELECT scope, client, last_seen, flags FROM clients",
                            row_fill_load, fn, ctx);
-    mmap_release(store_of(st));
+    mmap_size_set(store_of(st), "PRAGMA mmap_size = 0");
     return ret;
 }
 
