@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/pcap_map.h"
 #include "util/error.h"
 
 struct capture_file {
@@ -20,6 +21,8 @@ struct capture_file {
     bool has_packet;         /* hdr and data hold a record not yet returned */
     bool is_pcapng;
     uint64_t offset;         /* classic pcap: byte offset of the next record */
+    uint32_t snaplen;        /* pcap_snapshot() */
+    bool seekable;           /* ftell() works: a file, not a pipe */
 };
 
 #define PCAP_FILE_HEADER_LEN 24
@@ -81,6 +84,8 @@ int pcap_input_open(const char *const *paths, size_t count, struct pcap_input **
         }
         in->open_count++;
         f->offset = PCAP_FILE_HEADER_LEN;
+        f->snaplen = (uint32_t)pcap_snapshot(f->pcap);
+        f->seekable = pcap_file(f->pcap) != NULL && ftell(pcap_file(f->pcap)) >= 0;
         f->is_pcapng = is_pcapng_file(f->pcap);
     }
     *out = in;
@@ -98,6 +103,25 @@ void pcap_input_close(struct pcap_input *in)
     free(in);
 }
 
+/*
+ * Move f->offset past a record of @p caplen bytes as libpcap returned it.
+ * A record longer than the snapshot length comes out cut to it, and libpcap
+ * skips the rest, so only the stream position gives the next one's start.
+ * On a pipe that position is unknown, and the offsets after such a record
+ * come out short.
+ */
+static void advance_offset(struct capture_file *f, uint32_t caplen)
+{
+    if (caplen >= f->snaplen && f->seekable) {
+        long pos = ftell(pcap_file(f->pcap));
+        if (pos >= 0) {
+            f->offset = (uint64_t)pos;
+            return;
+        }
+    }
+    f->offset += PCAP_RECORD_HEADER_LEN + caplen;
+}
+
 /* Read the next record of @p f into f->hdr. Returns 1, 0 at the end, or DF_EPCAP. */
 static int file_fill(struct capture_file *f, char *err, size_t err_size)
 {
@@ -109,7 +133,7 @@ static int file_fill(struct capture_file *f, char *err, size_t err_size)
     if (ret == 1) {
         f->packets++;
         f->has_packet = true;
-        f->offset += PCAP_RECORD_HEADER_LEN + f->hdr->caplen;
+        advance_offset(f, f->hdr->caplen);
         return 1;
     }
     if (ret == PCAP_ERROR_BREAK) {
@@ -184,7 +208,7 @@ static void dispatch_one(u_char *user, const struct pcap_pkthdr *hdr, const u_ch
     struct dispatch_state *ds = (struct dispatch_state *)user;
     struct capture_file *f = ds->file;
     f->packets++;
-    f->offset += PCAP_RECORD_HEADER_LEN + hdr->caplen;
+    advance_offset(f, hdr->caplen);
 
     struct packet pkt = {
         .link_type = ds->link_type,
@@ -224,10 +248,74 @@ static void run_single(struct capture_file *f, pcap_input_packet_fn on_packet,
     }
 }
 
+/*
+ * Read one classic pcap file through pcap_map: the same records, time
+ * stamps and errors as run_single(), without libpcap's copy of each record.
+ */
+static void run_mapped(struct capture_file *f, struct pcap_map *map,
+                       pcap_input_packet_fn on_packet, pcap_input_error_fn on_error, void *ctx,
+                       volatile sig_atomic_t *stop)
+{
+    struct packet pkt = {
+        .link_type = pcap_map_link_type(map),
+        .origin = { .input_index = f->index },
+    };
+    struct pcap_map_record rec;
+    while (!*stop) {
+        for (int i = 0; i < DISPATCH_BATCH; i++) {
+            int ret = pcap_map_next(map, &rec);
+            if (ret == 0) {
+                return;
+            }
+            if (ret < 0) {
+                char err[PCAP_ERRBUF_SIZE + 256];
+                snprintf(err, sizeof(err),
+                         "%s: capture damaged after packet %llu, at byte offset %llu (%s)",
+                         f->path, (unsigned long long)pcap_map_packets(map),
+                         (unsigned long long)pcap_map_offset(map), pcap_map_error(map));
+                on_error(ctx, err);
+                return;
+            }
+            f->packets++;
+            pkt.data = rec.data;
+            pkt.caplen = rec.caplen;
+            pkt.wire_len = rec.wire_len;
+            pkt.ts_sec = rec.ts_sec;
+            pkt.ts_nsec = rec.ts_nsec;
+            pkt.origin.packet_number = f->packets;
+            on_packet(ctx, &pkt);
+        }
+    }
+}
+
+/*
+ * Map @p f when pcap_map reads it. Standard input is never tried, and any
+ * other file that pcap_map rejects stays with libpcap, which has opened
+ * it already, without a message.
+ */
+static struct pcap_map *map_open_quietly(const struct capture_file *f)
+{
+    if (f->is_pcapng || strcmp(f->path, "-") == 0) {
+        return NULL;
+    }
+    struct pcap_map *map = NULL;
+    char err[PCAP_ERRBUF_SIZE + 256];
+    if (pcap_map_open(f->path, &map, err, sizeof(err)) != 0) {
+        return NULL;
+    }
+    return map;
+}
+
 void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
                     pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop)
 {
     if (in->count == 1 && !in->files[0].is_pcapng) {
+        struct pcap_map *map = map_open_quietly(&in->files[0]);
+        if (map != NULL) {
+            run_mapped(&in->files[0], map, on_packet, on_error, ctx, stop);
+            pcap_map_close(map);
+            return;
+        }
         run_single(&in->files[0], on_packet, on_error, ctx, stop);
         return;
     }

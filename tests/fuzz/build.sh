@@ -4,8 +4,8 @@
 #
 # Usage: tests/fuzz/build.sh [OUT_DIR]   (default: build-fuzz in the repository)
 # Needs clang and libclang-rt-14-dev (which provides -fsanitize=fuzzer on
-# Debian 12), libldns-dev for the differential target and libfstrm-dev for
-# the dnstap frame target.
+# Debian 12), libldns-dev for the differential target, libfstrm-dev for
+# the dnstap frame target and libpcap-dev for the pcap map target.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,4 +31,6 @@ INTEL=("$ROOT/src/enrich/intel_domains.c" "$ROOT/src/enrich/intel_addresses.c"
 "$CC" "${CFLAGS[@]}" -o "$OUT/fuzz_intel_lists" "$ROOT/tests/fuzz/fuzz_intel_lists.c" "${INTEL[@]}"
 "$CC" "${CFLAGS[@]}" -o "$OUT/fuzz_metrics_request" "$ROOT/tests/fuzz/fuzz_metrics_request.c" \
     "$ROOT/src/daemon/metrics.c" "$ROOT/src/util/error.c" -lpthread
+"$CC" "${CFLAGS[@]}" -o "$OUT/fuzz_pcap_map" "$ROOT/tests/fuzz/fuzz_pcap_map.c" \
+    "$ROOT/src/input/pcap_map.c" "$ROOT/src/util/error.c" -lpcap
 echo "fuzz targets built in $OUT"

@@ -74,14 +74,24 @@ fuzz() {
 
 status=0
 for target in fuzz_dns_wire fuzz_decoder fuzz_dns_differential fuzz_dnstap_frames \
-        fuzz_intel_lists fuzz_metrics_request; do
+        fuzz_intel_lists fuzz_metrics_request fuzz_pcap_map; do
     replay "$target" || status=1
 done
-mkdir -p "$WORK/seeds/none"
+mkdir -p "$WORK/seeds/none" "$WORK/seeds/pcap"
+# Whole capture files for the pcap map target: the corpus's .pcap files under
+# 64 KiB, numbered because several directories use the same file names.
+if [ -d "$CORPUS" ]; then
+    n=0
+    while IFS= read -r -d '' capture; do
+        n=$((n + 1))
+        cp "$capture" "$WORK/seeds/pcap/$n.pcap"
+    done < <(find "$CORPUS" -name '*.pcap' -size -64k -print0)
+fi
 fuzz fuzz_dns_wire "$WORK/seeds/dns" 65535 || status=1
 fuzz fuzz_decoder "$WORK/seeds/frames" 200000 || status=1
 fuzz fuzz_dns_differential "$WORK/seeds/dns" 65535 || status=1
 fuzz fuzz_dnstap_frames "$WORK/seeds/none" 300000 || status=1
 fuzz fuzz_intel_lists "$WORK/seeds/none" 4096 || status=1
 fuzz fuzz_metrics_request "$WORK/seeds/none" 2048 $((SECONDS_PER_TARGET / 2)) || status=1
+fuzz fuzz_pcap_map "$WORK/seeds/pcap" 65536 || status=1
 exit $status
