@@ -51,25 +51,7 @@ int baseline_open(const struct config *cfg, bool read_only, struct store **out)
 
 int baseline_open_for_reading(const struct config *cfg, struct store **out)
 {
-    int ret = baseline_open_with(cfg, true, true, true, out);
-    uint64_t pending = 0;
-    if (ret != 0 || sqlite_store_changes_pending(*out, &pending) != 0 || pending == 0) {
-        return ret;
-    }
-
-    /* Only a writer can merge the changes; a running sensor holds that role. */
-    struct store *writer = NULL;
-    int write_ret = baseline_open_with(cfg, false, false, false, &writer);
-    if (write_ret == 0) {
-        (*out)->ops->close(*out);
-        *out = writer;
-        return 0;
-    }
-    log_warning("baseline, %llu recent changes to '%s' are not merged into the clients table "
-             "yet, so this output leaves them out (%s); the process that writes the "
-             "baseline merges them when it is idle",
-             (unsigned long long)pending, cfg->state_path, df_strerror(write_ret));
-    return 0;
+    return baseline_open_with(cfg, true, true, true, out);
 }
 
 /*

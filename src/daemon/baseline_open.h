@@ -11,11 +11,8 @@
 int baseline_open(const struct config *cfg, bool read_only, struct store **out);
 
 /*
- * Open cfg->state_path for list, stats and export. When writes recorded
- * since the last merge are waiting and no other process writes the file,
- * opens it for writing instead, so that the reads merge them first;
- * otherwise warns that the output leaves them out. Returns as
- * baseline_open().
+ * Open cfg->state_path read-only for list, stats and export, which see
+ * the changes a writer has not merged yet too. Returns as baseline_open().
  */
 int baseline_open_for_reading(const struct config *cfg, struct store **out);
 

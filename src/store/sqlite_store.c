@@ -84,6 +84,9 @@ struct sqlite_store {
     int64_t schema_version; /* of the file as opened; 1 has no client_changes */
     uint64_t changes_pending; /* rows in client_changes, under db_lock */
     uint64_t changes_pending_max;
+    /* No change in client_changes has a smaller last_seen; INT64_MIN when unknown. */
+    int64_t changes_min_last_seen;
+    bool pending_view_built; /* READ_ONLY: temp.pending_clients is filled */
     char error[512];
 };
 
@@ -755,6 +758,9 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
     ret = ret == 0 ? generation_bump(s) : ret;
     for (size_t i = 0; ret == 0 && i < count; i++) {
         ret = item_change_add(s, &items[i]);
+        if (items[i].row.last_seen < s->changes_min_last_seen) {
+            s->changes_min_last_seen = items[i].row.last_seen;
+        }
     }
     for (size_t i = 0; ret == 0 && i < count; i++) {
         if (items[i].type == WRITE_ITEM_NEW && items[i].alert != NULL) {
@@ -847,6 +853,9 @@ static int changes_merge_chunk(struct sqlite_store *s, uint64_t limit, size_t *m
     }
     *merged = count;
     s->changes_pending = s->changes_pending > count ? s->changes_pending - count : 0;
+    if (s->changes_pending == 0) {
+        s->changes_min_last_seen = INT64_MAX;
+    }
     __atomic_fetch_add(&s->base.counters.changes_merged, count, __ATOMIC_RELAXED);
     return 0;
 }
@@ -1058,14 +1067,85 @@ static void row_fill_all(sqlite3_stmt *stmt, struct store_client *row)
 
 typedef void (*row_fill_fn)(sqlite3_stmt *stmt, struct store_client *row);
 
-static int clients_walk(struct sqlite_store *s, const char *sql,
+/*
+ * A read-only connection cannot merge the change log, so it folds the log
+ * into temp.pending_clients, in id order with the merge's rules, and reads
+ * clients through PENDING_VIEW_SQL, which overlays that table on clients.
+ * has_new marks a client whose log holds a new-client row: that row, with
+ * the updates after it, replaces the clients row. Otherwise the log's
+ * updates raise last_seen and add to query_count of an existing row.
+ */
+static const char pending_fold_sql[] =
+    "CREATE TEMP TABLE pending_clients(scope TEXT, client TEXT, has_new INTEGER,"
+    " first_seen INTEGER, last_seen INTEGER, query_count INTEGER, flags INTEGER,"
+    " first_query TEXT, PRIMARY KEY(scope, client)) WITHOUT ROWID;"
+    "INSERT INTO temp.pending_clients SELECT scope, client, kind = 1, first_seen,"
+    " last_seen, query_count, flags, first_query FROM main.client_changes"
+    " WHERE true ORDER BY id"
+    " ON CONFLICT(scope, client) DO UPDATE SET"
+    " has_new = max(has_new, excluded.has_new),"
+    " first_seen = iif(excluded.has_new, excluded.first_seen, first_seen),"
+    " last_seen = iif(excluded.has_new, excluded.last_seen,"
+    " max(last_seen, excluded.last_seen)),"
+    " query_count = iif(excluded.has_new, excluded.query_count,"
+    " query_count + excluded.query_count),"
+    " flags = iif(excluded.has_new, excluded.flags, flags),"
+    " first_query = iif(excluded.has_new, excluded.first_query, first_query)";
+
+#define PENDING_VIEW_SQL                                                        \
+    "(SELECT c.scope AS scope, c.client AS client, c.first_seen AS first_seen,"  \
+    " iif(p.last_seen > c.last_seen, p.last_seen, c.last_seen) AS last_seen,"    \
+    " c.query_count + coalesce(p.query_count, 0) AS query_count,"               \
+    " c.flags AS flags, c.first_query AS first_query FROM main.clients c"       \
+    " LEFT JOIN temp.pending_clients p ON p.scope = c.scope AND p.client = c.client" \
+    " WHERE p.has_new IS NOT 1"                                                  \
+    " UNION ALL SELECT scope, client, first_seen, last_seen, query_count, flags,"\
+    " first_query FROM temp.pending_clients WHERE has_new = 1)"
+
+/*
+ * Make the rows of clients current before a read, with s->db_lock held:
+ * merge the change log when writable, else fold it into the view of a
+ * read-only connection. Sets *source to the table or view to read.
+ */
+static int clients_prepare_read(struct sqlite_store *s, const char **source)
+{
+    *source = "clients";
+    if (s->mode == SQLITE_STORE_READ_WRITE) {
+        return changes_merge_all(s);
+    }
+    if (s->schema_version < 2) {
+        return 0;
+    }
+    if (!s->pending_view_built) {
+        int64_t pending = 0;
+        int ret = query_int64(s, "SELECT count(*) FROM client_changes", &pending);
+        if (ret == 0 && pending > 0) {
+            ret = exec_sql(s, pending_fold_sql, "reading client changes");
+        }
+        if (ret != 0) {
+            return ret;
+        }
+        s->changes_pending = (uint64_t)pending;
+        s->pending_view_built = true;
+    }
+    if (s->changes_pending > 0) {
+        *source = PENDING_VIEW_SQL;
+    }
+    return 0;
+}
+
+/* Run @p sql_format with the table or view of current clients in place of its %s. */
+static int clients_walk(struct sqlite_store *s, const char *sql_format,
                         row_fill_fn fill, store_client_fn fn, void *ctx)
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&s->db_lock);
-    int ret = changes_merge_all(s);
+    const char *source = NULL;
+    int ret = clients_prepare_read(s, &source);
     int rc = SQLITE_OK;
+    char sql[2048];
     if (ret == 0) {
+        snprintf(sql, sizeof(sql), sql_format, source);
         rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
     }
     if (rc != SQLITE_OK) {
@@ -1116,7 +1196,7 @@ static int store_load(struct store *st, store_client_fn fn, void *ctx)
 {
     mmap_size_set(store_of(st), "PRAGMA mmap_size = " MMAP_SIZE_TEXT);
     int ret = clients_walk(store_of(st),
-                           "SELECT scope, client, last_seen, flags FROM clients",
+                           "SELECT scope, client, last_seen, flags FROM %s",
                            row_fill_load, fn, ctx);
     mmap_size_set(store_of(st), "PRAGMA mmap_size = 0");
     return ret;
@@ -1154,7 +1234,7 @@ static int store_list(struct store *st, store_client_fn fn, void *ctx)
 {
     return clients_walk(store_of(st),
                         "SELECT scope, client, first_seen, last_seen,"
-                        " query_count, flags, first_query FROM clients"
+                        " query_count, flags, first_query FROM %s"
                         " ORDER BY scope, client",
                         row_fill_all, fn, ctx);
 }
@@ -1165,15 +1245,18 @@ static int store_stats(struct store *st, struct store_stats *out)
     sqlite3_stmt *stmt = NULL;
 
     pthread_mutex_lock(&s->db_lock);
-    int merge_ret = changes_merge_all(s);
-    if (merge_ret != 0) {
+    const char *source = NULL;
+    int prepare_ret = clients_prepare_read(s, &source);
+    if (prepare_ret != 0) {
         pthread_mutex_unlock(&s->db_lock);
-        return merge_ret;
+        return prepare_ret;
     }
-    int rc = sqlite3_prepare_v2(s->db,
-        "SELECT count(*), count(DISTINCT scope), total(flags & 1),"
-        " min(first_seen), max(last_seen), (SELECT count(*) FROM outbox)"
-        " FROM clients", -1, &stmt, NULL);
+    char sql[2048];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*), count(DISTINCT scope), total(flags & 1),"
+             " min(first_seen), max(last_seen), (SELECT count(*) FROM outbox)"
+             " FROM %s", source);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(stmt);
     }
@@ -1260,26 +1343,76 @@ static int store_forget(struct store *st, const char *address, uint64_t *removed
     return ret;
 }
 
+/*
+ * Delete the changes of clients whose every record is older than
+ * @p before and who have no newer clients row. Skipped without a scan when
+ * no change is that old. Adds the number of such clients to *removed.
+ * NOTE: a client whose log holds only last-seen updates is counted although
+ * it has no row to remove; store_prune() deleted its old row just before.
+ */
+static int changes_prune(struct sqlite_store *s, int64_t before, uint64_t *removed)
+{
+    if (s->changes_min_last_seen == INT64_MIN) {
+        int ret = query_int64(s, "SELECT coalesce(min(last_seen), 9223372036854775807)"
+                                 " FROM client_changes", &s->changes_min_last_seen);
+        if (ret != 0) {
+            return ret;
+        }
+    }
+    if (s->changes_min_last_seen >= before) {
+        return 0;
+    }
+
+    /* Old clients' keys go to a temporary table, so both statements share one scan. */
+    int ret = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS expired_keys(scope TEXT, client TEXT,"
+                          " PRIMARY KEY(scope, client)) WITHOUT ROWID;"
+                          "DELETE FROM temp.expired_keys", "preparing a prune");
+    uint64_t keys = 0;
+    if (ret == 0) {
+        ret = delete_run(s, "INSERT INTO temp.expired_keys SELECT scope, client"
+                            " FROM client_changes GROUP BY scope, client"
+                            " HAVING max(last_seen) < ?1 AND (scope, client) NOT IN"
+                            " (SELECT scope, client FROM clients WHERE last_seen >= ?1)",
+                         NULL, before, &keys);
+    }
+    uint64_t deleted = 0;
+    if (ret == 0 && keys > 0) {
+        ret = delete_run(s, "DELETE FROM client_changes WHERE (scope, client) IN"
+                            " (SELECT scope, client FROM temp.expired_keys)",
+                         NULL, before, &deleted);
+    }
+    if (ret == 0) {
+        *removed += keys;
+        s->changes_pending = s->changes_pending > deleted ? s->changes_pending - deleted : 0;
+        s->changes_min_last_seen = INT64_MIN; /* unknown again until the next scan */
+    }
+    return ret;
+}
+
+/*
+ * Every run ends with a prune, so it does not merge first: that would move
+ * the whole cost of a large learning run to its end. Instead it deletes
+ * clients rows with no newer change, then the changes of clients whose
+ * every record is old. SQLite evaluates each IN list once, and only when
+ * some row is old enough to need it.
+ */
 static int store_prune(struct store *st, int64_t before, uint64_t *removed)
 {
     struct sqlite_store *s = store_of(st);
     *removed = 0;
 
-    /*
-     * Every run ends with a prune, so it does not merge first: that would
-     * move the whole cost of a large learning run to its end. A client with
-     * a change not yet merged stays; that change may refresh its last_seen.
-     * SQLite evaluates the NOT IN list once, and only when some row is old
-     * enough to need it.
-     */
     const char *sql = s->schema_version >= 2
                           ? "DELETE FROM clients WHERE last_seen < ?1 AND (scope, client)"
-                            " NOT IN (SELECT scope, client FROM client_changes)"
+                            " NOT IN (SELECT scope, client FROM client_changes"
+                            " WHERE last_seen >= ?1)"
                           : "DELETE FROM clients WHERE last_seen < ?1";
     pthread_mutex_lock(&s->db_lock);
     int ret = change_begin(s);
     if (ret == 0) {
         ret = delete_run(s, sql, NULL, before, removed);
+    }
+    if (ret == 0 && s->schema_version >= 2) {
+        ret = changes_prune(s, before, removed);
     }
     ret = change_end(s, ret);
     pthread_mutex_unlock(&s->db_lock);
@@ -1498,6 +1631,8 @@ static int store_setup(struct sqlite_store *s, const char *path,
         ret = query_int64(s, "SELECT coalesce(max(id) - min(id) + 1, 0) FROM client_changes",
                           &pending);
         s->changes_pending = (uint64_t)pending;
+        /* Found by the first prune that needs it: a scan of the whole log. */
+        s->changes_min_last_seen = pending > 0 ? INT64_MIN : INT64_MAX;
     }
     return ret;
 }

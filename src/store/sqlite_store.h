@@ -12,8 +12,8 @@
  * Writes go to client_changes first and are merged into clients when the
  * writer is idle and before every operation that reads or deletes clients
  * (load, list, stats, forget, prune_flagged, import). A READ_ONLY open
- * cannot merge, so its list and stats leave out the changes not merged yet:
- * sqlite_store_changes_pending() counts them.
+ * cannot merge: its list and stats read clients with the change log laid
+ * over it in a temporary table, so they show the same rows.
  *
  * One process at a time may open a file READ_WRITE: it holds an exclusive
  * flock() on the database file until close. READ_ONLY opens take no such

@@ -478,8 +478,11 @@ int write_queue_push_seen(struct write_queue *q, const char *scope,
     item->type = WRITE_ITEM_SEEN;
     copy_text(item->row.scope, sizeof(item->row.scope), scope);
     copy_text(item->row.client, sizeof(item->row.client), client);
+    item->row.first_seen = 0;
     item->row.last_seen = last_seen;
     item->row.query_count = queries;
+    item->row.flags = 0;
+    item->row.first_query[0] = '\0'; /* the slot may hold an older row's name */
     item->alert = NULL;
     item->alert_len = 0;
     item->outbox_id = 0;

@@ -660,30 +660,6 @@ static void test_forget_matches_address_prefix_and_key(void **state)
     st->ops->close(st);
 }
 
-static void test_prune_removes_old_rows(void **state)
-{
-    struct fixture *f = *state;
-    struct store *st = open_rw(f->path);
-    const char *const clients[] = {
-        "192.0.2.1/32", "192.0.2.2/32", "192.0.2.3/32",
-    };
-    submit_clients(st, clients, 3); /* last_seen 200, 201, 202 */
-
-    /* Prune skips rows with changes not merged yet; stats merges them. */
-    struct store_stats stats;
-    assert_int_equal(st->ops->stats(st, &stats), 0);
-    assert_int_equal(stats.clients, 3);
-    uint64_t removed = 0;
-    assert_int_equal(st->ops->prune(st, 202, &removed), 0);
-    assert_int_equal(removed, 2);
-
-    struct collector c = { 0 };
-    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
-    assert_int_equal(c.count, 1);
-    assert_string_equal(c.rows[0].client, "192.0.2.3/32");
-    st->ops->close(st);
-}
-
 static uint64_t changes_pending(const char *path)
 {
     struct store *reader = NULL;
@@ -693,6 +669,29 @@ static uint64_t changes_pending(const char *path)
     reader->ops->close(reader);
     return pending;
 }
+
+static void test_prune_removes_old_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    const char *const clients[] = {
+        "192.0.2.1/32", "192.0.2.2/32", "192.0.2.3/32",
+    };
+    submit_clients(st, clients, 3); /* last_seen 200, 201, 202 */
+
+    /* The rows wait in the change log: prune removes them there. */
+    uint64_t removed = 0;
+    assert_int_equal(st->ops->prune(st, 202, &removed), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(changes_pending(f->path), 1);
+
+    struct collector c = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.count, 1);
+    assert_string_equal(c.rows[0].client, "192.0.2.3/32");
+    st->ops->close(st);
+}
+
 
 static void test_changes_merge_before_reads(void **state)
 {
@@ -709,6 +708,22 @@ static void test_changes_merge_before_reads(void **state)
     /* The writer merges only after a second of idleness, so all wait here. */
     assert_int_equal(changes_pending(f->path), 3);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 0);
+
+    /* A read-only open sees them through its view of the log. */
+    struct store *reader = NULL;
+    assert_int_equal(sqlite_store_open(f->path, SQLITE_STORE_READ_ONLY, &reader), 0);
+    struct collector seen = { 0 };
+    assert_int_equal(reader->ops->list(reader, collect_row, &seen), 0);
+    assert_int_equal(seen.count, 2);
+    assert_int_equal(seen.rows[0].last_seen, 150);
+    assert_int_equal(seen.rows[0].query_count, 5);
+    assert_string_equal(seen.rows[1].first_query, "b. A");
+    struct store_stats stats;
+    assert_int_equal(reader->ops->stats(reader, &stats), 0);
+    assert_int_equal(stats.clients, 2);
+    assert_int_equal(stats.newest_last_seen, 150);
+    reader->ops->close(reader);
+    assert_int_equal(changes_pending(f->path), 3);
 
     struct collector c = { 0 };
     assert_int_equal(st->ops->list(st, collect_row, &c), 0);
@@ -794,6 +809,30 @@ static void test_schema_version_1_upgrades(void **state)
                      SQLITE_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM sqlite_master"
                                    " WHERE name = 'client_changes'"), 1);
+}
+
+static void test_prune_keeps_refreshed_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    const char *const clients[] = { "192.0.2.1/32", "192.0.2.2/32" };
+    submit_clients(st, clients, 2); /* last_seen 200, 201 */
+    struct store_stats stats;
+    assert_int_equal(st->ops->stats(st, &stats), 0); /* merges both rows */
+
+    /* A pending update makes one merged row recent again. */
+    assert_int_equal(st->ops->submit_seen(st, "192.0.2.53", "192.0.2.2/32", 500, 1), 0);
+    assert_int_equal(st->ops->sync(st), 0);
+    uint64_t removed = 0;
+    assert_int_equal(st->ops->prune(st, 300, &removed), 0);
+    assert_int_equal(removed, 1);
+
+    struct collector c = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &c), 0);
+    assert_int_equal(c.count, 1);
+    assert_string_equal(c.rows[0].client, "192.0.2.2/32");
+    assert_int_equal(c.rows[0].last_seen, 500);
+    st->ops->close(st);
 }
 
 static void test_import_row_merges(void **state)
@@ -1127,6 +1166,7 @@ int main(void)
         STORE_TEST(test_scope_start_round_trip),
         STORE_TEST(test_forget_matches_address_prefix_and_key),
         STORE_TEST(test_prune_removes_old_rows),
+        STORE_TEST(test_prune_keeps_refreshed_rows),
         STORE_TEST(test_changes_merge_before_reads),
         STORE_TEST(test_idle_writer_merges_changes),
         STORE_TEST(test_busy_writer_bounds_changes),
