@@ -182,7 +182,14 @@ int dnstap_loop_listen(const struct config *cfg, decoder_emit_fn emit,
         return ret;
     }
 
+    /*
+     * Frames carry their own capture time. The wall clock moves the
+     * detector on only across a second without frames, so that pending
+     * alerts leave on an idle link but a replay of older traffic is not
+     * expired under its own feet.
+     */
     int64_t next_tick = wall_clock_ns() + NS_PER_SEC;
+    uint64_t packets_at_tick = counters->packets;
     while (!capture_stop_requested) {
         int64_t wait_ms = (next_tick - wall_clock_ns()) / 1000000;
         ret = dnstap_server_poll(srv, wait_ms < 0 ? 0 : wait_ms > 1000 ? 1000 : (int)wait_ms);
@@ -193,7 +200,10 @@ int dnstap_loop_listen(const struct config *cfg, decoder_emit_fn emit,
         capture_service();
         int64_t now = wall_clock_ns();
         if (now >= next_tick) {
-            advance(ctx, now - DNSTAP_DELIVERY_LAG_S * NS_PER_SEC);
+            if (counters->packets == packets_at_tick) {
+                advance(ctx, now - DNSTAP_DELIVERY_LAG_S * NS_PER_SEC);
+            }
+            packets_at_tick = counters->packets;
             next_tick = now + NS_PER_SEC;
         }
     }
