@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "decode/decoder.h"
 #include "decode/dns_message.h"
@@ -21,6 +22,15 @@
 #define ETHERTYPE_IPV6 0x86dd
 
 #define ETHERTYPE_TEB 0x6558 /* transparent Ethernet bridging (RFC 1701) */
+
+/* Two MAC addresses and the ethertype, without VLAN tags. */
+#define ETHERNET_HEADER_LEN 14
+
+#define IPV4_HEADER_MIN 20
+#define IPV4_FLAG_MF 0x2000
+#define IPV4_OFFSET_MASK 0x1fff
+#define IPV6_HEADER_LEN 40
+#define UDP_HEADER_LEN 8
 
 #define IP_PROTO_IPIP 4
 #define IP_PROTO_TCP 6
@@ -55,6 +65,19 @@ struct link_payload {
     size_t len;
 };
 
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Set @p a to the @p len address bytes at @p bytes, the rest zero. */
+static inline void addr_set(struct addr *a, uint8_t family, const uint8_t *bytes, size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = family;
+    memcpy(a->bytes, bytes, len);
+}
+
 /* True when the capture cut the frame short (snaplen smaller than the frame). */
 static inline bool decode_snapped(const struct decode_ctx *ctx)
 {
@@ -68,6 +91,27 @@ static inline bool decode_snapped(const struct decode_ctx *ctx)
 static inline enum decode_skip decode_short(const struct decode_ctx *ctx)
 {
     return decode_snapped(ctx) ? DECODE_SKIP_TRUNCATED : DECODE_SKIP_MALFORMED;
+}
+
+/*
+ * The usual Ethernet frame: no VLAN tag, IPv4 or IPv6 right after the
+ * header. Fills @p out as link_decode() would and returns true, or returns
+ * false for any other frame.
+ */
+static inline bool link_ethernet_untagged(const uint8_t *data, size_t len,
+                                          struct link_payload *out)
+{
+    if (len < ETHERNET_HEADER_LEN) {
+        return false;
+    }
+    uint16_t type = (uint16_t)(data[12] << 8 | data[13]);
+    if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6) {
+        return false;
+    }
+    out->ethertype = type;
+    out->data = data + ETHERNET_HEADER_LEN;
+    out->len = len - ETHERNET_HEADER_LEN;
+    return true;
 }
 
 /* link.c: strip the link layer of @p pkt and find the IP header. */
@@ -98,6 +142,13 @@ enum decode_skip tunnel_udp_decode(struct decode_ctx *ctx, uint16_t sport, uint1
  */
 enum decode_skip tcp_decode(struct decode_ctx *ctx, const uint8_t *data, size_t len,
                             size_t declared_len);
+
+/*
+ * decoder.c: decoder_packet() without its shortcut for the usual frame, so
+ * that tests can check that both reach the same messages.
+ */
+enum decode_skip decoder_packet_layered(struct decoder *dec, const struct packet *pkt,
+                                        decoder_emit_fn emit, void *ctx);
 
 /*
  * decoder.c: parse one DNS message of @p len bytes and emit it. Returns

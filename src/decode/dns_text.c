@@ -25,20 +25,40 @@ static void text_put(struct text_out *out, char ch)
     }
 }
 
+/* Write the text of one label byte into @p text (4 bytes). Returns its length. */
+static size_t label_char(uint8_t ch, char *text)
+{
+    if (ch == '.' || ch == '\\') {
+        text[0] = '\\';
+        text[1] = (char)ch;
+        return 2;
+    }
+    if (ch < 0x21 || ch > 0x7e) {
+        text[0] = '\\';
+        text[1] = (char)('0' + ch / 100);
+        text[2] = (char)('0' + ch / 10 % 10);
+        text[3] = (char)('0' + ch % 10);
+        return 4;
+    }
+    text[0] = (char)ch;
+    return 1;
+}
+
 static void label_format(struct text_out *out, const uint8_t *label, size_t len)
 {
+    /* With room for every byte escaped, write straight into the buffer. */
+    if (out->len + len * 4 < out->size) {
+        for (size_t i = 0; i < len; i++) {
+            out->len += label_char(label[i], out->buf + out->len);
+        }
+        return;
+    }
+
     for (size_t i = 0; i < len; i++) {
-        uint8_t ch = label[i];
-        if (ch == '.' || ch == '\\') {
-            text_put(out, '\\');
-            text_put(out, (char)ch);
-        } else if (ch < 0x21 || ch > 0x7e) {
-            text_put(out, '\\');
-            text_put(out, (char)('0' + ch / 100));
-            text_put(out, (char)('0' + ch / 10 % 10));
-            text_put(out, (char)('0' + ch % 10));
-        } else {
-            text_put(out, (char)ch);
+        char text[4];
+        size_t n = label_char(label[i], text);
+        for (size_t j = 0; j < n; j++) {
+            text_put(out, text[j]);
         }
     }
 }

@@ -42,6 +42,25 @@ struct rr_header {
 };
 
 /*
+ * Copy the @p len bytes of a name at @p name into @p out (DNS_NAME_MAX
+ * bytes). A short name in a message with @p left bytes from @p name on is
+ * copied as a fixed 32 or 64 bytes, a few vector moves where memcpy() of a
+ * variable length is a call. The extra bytes come from the message and
+ * land past the name's end in @p out, where no reader looks, because every
+ * reader of a name stops at its length.
+ */
+static inline void name_copy(uint8_t *out, const uint8_t *name, size_t len, size_t left)
+{
+    if (len <= 32 && left >= 32) {
+        memcpy(out, name, 32);
+    } else if (len <= 64 && left >= 64) {
+        memcpy(out, name, 64);
+    } else {
+        memcpy(out, name, len);
+    }
+}
+
+/*
  * Fast path of name_read() for a name without compression pointers, the
  * usual form of a question: check the label lengths in place, then copy the
  * whole name with one memcpy(). Returns false, having changed nothing, when
@@ -60,7 +79,7 @@ static inline bool name_read_flat(struct cursor *c, uint8_t *out, uint8_t *out_l
     for (size_t used = 0; used < limit;) {
         uint8_t len = name[used];
         if (len == 0) {
-            memcpy(out, name, used + 1);
+            name_copy(out, name, used + 1, left);
             *out_len = (uint8_t)(used + 1);
             c->pos += used + 1;
             return true;
@@ -73,16 +92,23 @@ static inline bool name_read_flat(struct cursor *c, uint8_t *out, uint8_t *out_l
     return false;
 }
 
+/* Read a name that name_read_flat() did not take, label by label, as name_read() does. */
+static enum dns_wire_error name_read_labels(struct cursor *c, uint8_t *out, uint8_t *out_len);
+
 /*
  * Read the name at the position of @p c into @p out and move @p c past it
  * (past the first pointer when the name is compressed).
  */
-static enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *out_len)
+static inline enum dns_wire_error name_read(struct cursor *c, uint8_t *out, uint8_t *out_len)
 {
     if (c->err == 0 && name_read_flat(c, out, out_len)) {
         return DNS_WIRE_OK;
     }
+    return name_read_labels(c, out, out_len);
+}
 
+static enum dns_wire_error name_read_labels(struct cursor *c, uint8_t *out, uint8_t *out_len)
+{
     struct cursor walk = *c;
     size_t msg_len = (size_t)(c->end - c->start);
     size_t used = 0;

@@ -44,6 +44,7 @@ enum dns_wire_error dns_wire_parse_question(const uint8_t *wire, size_t len,
  * Read the possibly compressed name at offset @p pos of @p wire into
  * uncompressed wire form in @p out (DNS_NAME_MAX bytes). On success sets
  * *out_len and *next (the offset just past the name where it started).
+ * Bytes of @p out past *out_len may be overwritten with message bytes.
  */
 enum dns_wire_error dns_wire_read_name(const uint8_t *wire, size_t len, size_t pos,
                                        uint8_t *out, uint8_t *out_len, size_t *next);

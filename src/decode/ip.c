@@ -20,10 +20,6 @@
 #include "decode/ip_reassembly.h"
 #include "util/cursor.h"
 
-#define IPV4_HEADER_MIN 20
-#define IPV4_FLAG_MF 0x2000
-#define IPV4_OFFSET_MASK 0x1fff
-
 #define IPV6_NEXT_HOP_BY_HOP 0
 #define IPV6_NEXT_ROUTING 43
 #define IPV6_NEXT_FRAGMENT 44
@@ -32,8 +28,6 @@
 
 /* Extension headers walked before giving up. Real packets carry few. */
 #define IPV6_EXTENSIONS_MAX 8
-
-#define UDP_HEADER_LEN 8
 
 /*
  * Limit @p c to the @p len bytes a length field declares.
@@ -47,18 +41,6 @@ static enum decode_skip trim_to_length(const struct decode_ctx *ctx, struct curs
         return DECODE_OK;
     }
     return decode_snapped(ctx) ? DECODE_OK : DECODE_SKIP_MALFORMED;
-}
-
-static inline uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void addr_set(struct addr *a, uint8_t family, const uint8_t *bytes, size_t len)
-{
-    memset(a, 0, sizeof(*a));
-    a->family = family;
-    memcpy(a->bytes, bytes, len);
 }
 
 static enum decode_skip udp_decode(struct decode_ctx *ctx, struct cursor *c)

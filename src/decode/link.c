@@ -38,9 +38,6 @@
 #define LINKTYPE_PKTAP 258
 #define PKTAP_HEADER_MIN 8
 
-/* Two MAC addresses and the ethertype, without VLAN tags. */
-#define ETHERNET_HEADER_LEN 14
-
 #define SLL_HEADER_LEN 16
 #define SLL2_HEADER_LEN 20
 
@@ -88,14 +85,8 @@ static enum decode_skip ethernet_read(const uint8_t *data, size_t len, bool snap
                                       struct link_payload *out)
 {
     /* Untagged IPv4 or IPv6, the usual frame, needs no cursor. */
-    if (len >= ETHERNET_HEADER_LEN) {
-        uint16_t type = (uint16_t)(data[12] << 8 | data[13]);
-        if (type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6) {
-            out->ethertype = type;
-            out->data = data + ETHERNET_HEADER_LEN;
-            out->len = len - ETHERNET_HEADER_LEN;
-            return DECODE_OK;
-        }
+    if (link_ethernet_untagged(data, len, out)) {
+        return DECODE_OK;
     }
 
     struct cursor c = cursor_init(data, len);

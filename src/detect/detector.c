@@ -23,6 +23,9 @@
 
 #define NS_PER_SEC 1000000000LL
 
+/* networks_init() indexes at most NETWORKS_MAX prefixes per family. */
+_Static_assert(CONFIG_INTERNAL_MAX <= NETWORKS_MAX, "internal networks past the index");
+
 /* Alerts waiting for responses at once; see pending.h for what happens past it. */
 #define PENDING_CAPACITY DETECTOR_PENDING_MAX
 
@@ -38,6 +41,7 @@ struct detector {
     struct enrichment *enrichment; /* NULL = no enrichment or allow rules */
 
     int64_t now_ns;          /* latest capture time seen */
+    int64_t next_second_ns;  /* the clock's second changes at or after this time */
     int64_t storm_sec;       /* detector time of the last storm tick */
     int64_t next_flush_sec;  /* capture time of the next last-seen flush */
     const char *const *input_names;
@@ -577,7 +581,12 @@ static struct client_entry *evict_and_insert(struct detector *det, uint32_t scop
     return client_table_insert(&det->clients, scope_id, key);
 }
 
-static void process_query(struct detector *det, const struct dns_message *m)
+/*
+ * Out of line so that detector_message() saves no registers for a
+ * response, which it handles in a few instructions.
+ */
+__attribute__((noinline)) static void process_query(struct detector *det,
+                                                    const struct dns_message *m)
 {
     det->stats.queries++;
     /* A query the server itself reported (dnstap) is to a DNS server on any port,
@@ -646,15 +655,30 @@ static void flush_seen(struct detector *det, int64_t now)
     }
 }
 
-void detector_advance(struct detector *det, int64_t now_ns)
+/*
+ * Return the time at which now_ns / NS_PER_SEC next changes. Division truncates
+ * towards zero, so before 1970, and where the next second would overflow,
+ * every later time counts as a change.
+ */
+static int64_t next_second_start(int64_t now_ns)
 {
-    if (now_ns <= det->now_ns) {
-        return;
-    }
-    det->now_ns = now_ns;
-    pending_expire(&det->pending, now_ns);
-
     int64_t now = now_ns / NS_PER_SEC;
+    if (now_ns < 0 || now >= INT64_MAX / NS_PER_SEC - 1) {
+        return now_ns == INT64_MAX ? INT64_MAX : now_ns + 1;
+    }
+    return (now + 1) * NS_PER_SEC;
+}
+
+/*
+ * Do the work due when the clock's second changes: storm ticks and
+ * last-seen flushes, which both count whole seconds. Sets the time of the
+ * next change. Out of line, like process_query(), to keep
+ * detector_message() small.
+ */
+__attribute__((noinline)) static void second_tick(struct detector *det, int64_t now_ns)
+{
+    int64_t now = now_ns / NS_PER_SEC;
+    det->next_second_ns = next_second_start(now_ns);
     if (now != det->storm_sec) {
         det->storm_sec = now;
         note_store_error(det, storm_tick(&det->storm, now));
@@ -667,15 +691,38 @@ void detector_advance(struct detector *det, int64_t now_ns)
     }
 }
 
+/*
+ * Move the clock to @p now_ns. Most messages arrive within the current
+ * second with no alert pending, and cost two compares here.
+ */
+static inline void clock_advance(struct detector *det, int64_t now_ns)
+{
+    if (now_ns <= det->now_ns) {
+        return;
+    }
+    det->now_ns = now_ns;
+    if (det->pending.used > 0) {
+        pending_expire(&det->pending, now_ns);
+    }
+    if (now_ns >= det->next_second_ns) {
+        second_tick(det, now_ns);
+    }
+}
+
+void detector_advance(struct detector *det, int64_t now_ns)
+{
+    clock_advance(det, now_ns);
+}
+
 void detector_message(struct detector *det, const struct dns_message *msg)
 {
-    detector_advance(det, message_time_ns(msg));
+    clock_advance(det, message_time_ns(msg));
     if (dns_message_is_response(msg)) {
         det->stats.responses++;
         if (msg->qtype == DNS_TYPE_PTR && det->enrichment != NULL) {
             enrichment_note_response(det->enrichment, msg); /* names seen in traffic */
         }
-        if (pending_match_response(&det->pending, msg)) {
+        if (det->pending.live > 0 && pending_match_response(&det->pending, msg)) {
             det->stats.responses_matched++;
         }
         return;

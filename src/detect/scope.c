@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "util/error.h"
-#include "util/hash.h"
 
 #define SCOPE_INDEX_SIZE (SCOPE_MAX * 2)
 
@@ -48,29 +47,40 @@ static uint32_t scope_add(struct scope_registry *reg, const struct addr *server,
     return id;
 }
 
+/*
+ * Add the scope of a new server address at index slot @p slot. Kept out of
+ * line so that the lookup, which runs for every query, saves no registers
+ * for the text formatting done here.
+ */
+__attribute__((noinline)) static uint32_t server_add(struct scope_registry *reg,
+                                                     const struct addr *server, uint32_t slot,
+                                                     bool *created)
+{
+    char key[ADDR_TEXT_MAX];
+    addr_format(server, key, sizeof(key));
+    uint32_t id = scope_add(reg, server, key);
+    reg->index[slot] = id;
+    *created = id != 0;
+    return id;
+}
+
 /* Find or add the scope of one server address (scope "server"). */
 static uint32_t lookup_server(struct scope_registry *reg, const struct addr *server,
                               bool *created)
 {
-    uint64_t h = hash_bytes(server, sizeof(*server));
-    for (uint32_t i = (uint32_t)h & reg->index_mask;; i = (i + 1) & reg->index_mask) {
+    for (uint32_t i = scope_server_slot(reg, server);; i = (i + 1) & reg->index_mask) {
         uint32_t id = reg->index[i];
         if (id == 0) {
-            char key[ADDR_TEXT_MAX];
-            addr_format(server, key, sizeof(key));
-            id = scope_add(reg, server, key);
-            reg->index[i] = id;
-            *created = id != 0;
-            return id;
+            return server_add(reg, server, i, created);
         }
-        if (memcmp(&reg->scopes[id].server, server, sizeof(*server)) == 0) {
+        if (addr_equal(&reg->scopes[id].server, server)) {
             return id;
         }
     }
 }
 
-uint32_t scope_registry_lookup(struct scope_registry *reg, const struct addr *server,
-                               bool *created)
+uint32_t scope_registry_find(struct scope_registry *reg, const struct addr *server,
+                             bool *created)
 {
     *created = false;
     if (reg->mode == SCOPE_SITE) {
@@ -80,15 +90,7 @@ uint32_t scope_registry_lookup(struct scope_registry *reg, const struct addr *se
         }
         return 1;
     }
-    if (reg->last_id != 0 && memcmp(&reg->last_server, server, sizeof(*server)) == 0) {
-        return reg->last_id;
-    }
-    uint32_t id = lookup_server(reg, server, created);
-    if (id != 0) {
-        reg->last_server = *server;
-        reg->last_id = id;
-    }
-    return id;
+    return lookup_server(reg, server, created);
 }
 
 uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key)
@@ -98,7 +100,7 @@ uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key)
         if (strcmp(key, reg->site_name) != 0) {
             return 0;
         }
-        return scope_registry_lookup(reg, NULL, &created);
+        return scope_registry_find(reg, NULL, &created);
     }
 
     struct addr server;
@@ -106,13 +108,4 @@ uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key)
         return 0;
     }
     return lookup_server(reg, &server, &created);
-}
-
-void scope_client_prefix(const struct config *cfg, const struct addr *client,
-                         struct prefix *out)
-{
-    out->addr = *client;
-    out->len = client->family == ADDR_FAMILY_IPV4 ? cfg->client_prefix_v4
-                                                  : cfg->client_prefix_v6;
-    addr_mask(&out->addr, out->len);
 }

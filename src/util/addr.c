@@ -8,19 +8,6 @@
 
 #include "util/error.h"
 
-void addr_mask(struct addr *a, unsigned len)
-{
-    unsigned bits = addr_bits(a->family);
-    for (unsigned i = 0; i < 16; i++) {
-        unsigned first_bit = i * 8;
-        if (first_bit >= bits || first_bit >= len) {
-            a->bytes[i] = 0;
-        } else if (first_bit + 8 > len) {
-            a->bytes[i] &= (uint8_t)(0xff << (8 - (len - first_bit)));
-        }
-    }
-}
-
 bool prefix_contains(const struct prefix *p, const struct addr *a)
 {
     if (p->addr.family != a->family) {

@@ -7,9 +7,11 @@
  */
 #pragma once
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ADDR_FAMILY_NONE 0
 #define ADDR_FAMILY_IPV4 4
@@ -35,8 +37,44 @@ static inline unsigned addr_bits(uint8_t family)
     return family == ADDR_FAMILY_IPV4 ? 32 : 128;
 }
 
+/*
+ * Fill @p mask with the first @p len bits set (all when @p len is 128 or
+ * more), in the byte order of struct addr: ANDing the address bytes, read as
+ * two 64-bit words, with it keeps the first len bits.
+ */
+static inline void addr_prefix_mask(unsigned len, uint64_t mask[2])
+{
+    uint64_t high = len >= 64 ? UINT64_MAX : len == 0 ? 0 : UINT64_MAX << (64 - len);
+    uint64_t low = len >= 128 ? UINT64_MAX : len <= 64 ? 0 : UINT64_MAX << (128 - len);
+    mask[0] = htobe64(high);
+    mask[1] = htobe64(low);
+}
+
+/* True when @p a and @p b are equal, as memcmp() over the whole struct says. */
+static inline bool addr_equal(const struct addr *a, const struct addr *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->bytes, 8);
+    memcpy(&a1, a->bytes + 8, 8);
+    memcpy(&b0, b->bytes, 8);
+    memcpy(&b1, b->bytes + 8, 8);
+    return a->family == b->family && ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /* Zero the bits of @p a beyond the first @p len bits. */
-void addr_mask(struct addr *a, unsigned len);
+static inline void addr_mask(struct addr *a, unsigned len)
+{
+    /* The bytes past the family's width are zeroed too. */
+    unsigned bits = addr_bits(a->family);
+    uint64_t mask[2];
+    addr_prefix_mask(len < bits ? len : bits, mask);
+
+    uint64_t words[2];
+    memcpy(words, a->bytes, 16);
+    words[0] &= mask[0];
+    words[1] &= mask[1];
+    memcpy(a->bytes, words, 16);
+}
 
 /* Return true when @p a lies inside @p p (same family, same first len bits). */
 bool prefix_contains(const struct prefix *p, const struct addr *a);

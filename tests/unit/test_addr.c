@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -87,6 +88,90 @@ static void test_addr_mask_ipv6_64(void **state)
     assert_memory_equal(&a, &expected, sizeof(a));
 }
 
+/* Clear the bits of @p a past @p len one byte at a time, as a reference for addr_mask(). */
+static void reference_mask(struct addr *a, unsigned len)
+{
+    unsigned bits = addr_bits(a->family);
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned first_bit = i * 8;
+        if (first_bit >= bits || first_bit >= len) {
+            a->bytes[i] = 0;
+        } else if (first_bit + 8 > len) {
+            a->bytes[i] &= (uint8_t)(0xff << (8 - (len - first_bit)));
+        }
+    }
+}
+
+/* Every length from 0 to 136, for IPv4, IPv6 and domain-key addresses. */
+static void test_addr_mask_every_length(void **state)
+{
+    (void)state;
+    static const uint8_t families[] = { ADDR_FAMILY_IPV4, ADDR_FAMILY_IPV6, ADDR_FAMILY_NAME };
+    srand(3);
+    for (size_t f = 0; f < sizeof(families); f++) {
+        for (unsigned len = 0; len <= 136; len++) {
+            struct addr a;
+            a.family = families[f];
+            for (size_t i = 0; i < 16; i++) {
+                a.bytes[i] = (uint8_t)rand();
+            }
+            struct addr expected = a;
+            reference_mask(&expected, len);
+            addr_mask(&a, len);
+            if (memcmp(&a, &expected, sizeof(a)) != 0) {
+                fail_msg("family %u, length %u: masked differently", families[f], len);
+            }
+        }
+    }
+}
+
+/* Random prefix lists against prefix_contains() over each prefix. */
+static void test_networks_match_prefix_contains(void **state)
+{
+    (void)state;
+    srand(4);
+    for (int round = 0; round < 200; round++) {
+        struct prefix prefixes[12];
+        size_t count = (size_t)(rand() % 12);
+        for (size_t i = 0; i < count; i++) {
+            struct prefix *p = &prefixes[i];
+            memset(p, 0, sizeof(*p));
+            p->addr.family = rand() % 2 == 0 ? ADDR_FAMILY_IPV4 : ADDR_FAMILY_IPV6;
+            for (size_t b = 0; b < (p->addr.family == ADDR_FAMILY_IPV4 ? 4u : 16u); b++) {
+                p->addr.bytes[b] = (uint8_t)rand();
+            }
+            p->len = (uint8_t)(rand() % (addr_bits(p->addr.family) + 1));
+            addr_mask(&p->addr, p->len);
+        }
+        struct networks n;
+        networks_init(&n, prefixes, count);
+
+        for (int probe = 0; probe < 200; probe++) {
+            struct addr a;
+            memset(&a, 0, sizeof(a));
+            if (count > 0 && rand() % 2 == 0) {
+                /* Start inside a listed prefix, then flip one bit anywhere. */
+                a = prefixes[(size_t)rand() % count].addr;
+                unsigned bit = (unsigned)rand() % addr_bits(a.family);
+                a.bytes[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+            } else {
+                a.family = rand() % 2 == 0 ? ADDR_FAMILY_IPV4 : ADDR_FAMILY_IPV6;
+                for (size_t b = 0; b < (a.family == ADDR_FAMILY_IPV4 ? 4u : 16u); b++) {
+                    a.bytes[b] = (uint8_t)rand();
+                }
+            }
+            bool expected = false;
+            for (size_t i = 0; i < count; i++) {
+                expected = expected || prefix_contains(&prefixes[i], &a);
+            }
+            if (networks_contains(&n, &a) != expected) {
+                fail_msg("round %d probe %d: expected %s", round, probe,
+                         expected ? "inside" : "outside");
+            }
+        }
+    }
+}
+
 static void test_networks_default_internal(void **state)
 {
     (void)state;
@@ -147,6 +232,8 @@ int main(void)
         cmocka_unit_test(test_prefix_parse_rejects_invalid),
         cmocka_unit_test(test_prefix_contains_edges),
         cmocka_unit_test(test_addr_mask_ipv6_64),
+        cmocka_unit_test(test_addr_mask_every_length),
+        cmocka_unit_test(test_networks_match_prefix_contains),
         cmocka_unit_test(test_networks_default_internal),
         cmocka_unit_test(test_networks_short_prefixes),
     };

@@ -76,6 +76,45 @@ static void test_key_matches_prefix_format(void **state)
     }
 }
 
+/*
+ * IPv6 addresses built from whole zero words: runs of every length and
+ * position, ties between runs, and the IPv4-compatible and IPv4-mapped
+ * forms that inet_ntop() writes with a dotted tail.
+ */
+static void test_key_ipv6_zero_runs(void **state)
+{
+    (void)state;
+    check_text("::1/128");
+    check_text("::2/128");
+    check_text("::192.0.2.1/128");
+    check_text("::ffff:0.0.0.0/128");
+    check_text("::ffff:0:0:0/128");
+    check_text("1::/128");
+    check_text("1:0:1::1/128");
+    check_text("1::1:0:0:1/128");
+    check_text("1:0:1:0:1:0:1:0/128");
+
+    srand(11);
+    for (int i = 0; i < 100000; i++) {
+        struct prefix p;
+        memset(&p, 0, sizeof(p));
+        p.addr.family = ADDR_FAMILY_IPV6;
+        for (size_t w = 0; w < 8; w++) {
+            unsigned word = rand() % 2 == 0 ? 0 : (unsigned)rand() & 0xffff;
+            if (w == 5 && rand() % 4 == 0) {
+                word = 0xffff;
+            }
+            /* Short words check that no leading zero is written. */
+            word >>= (unsigned)(rand() % 4) * 4;
+            p.addr.bytes[2 * w] = (uint8_t)(word >> 8);
+            p.addr.bytes[2 * w + 1] = (uint8_t)word;
+        }
+        p.len = i % 2 == 0 ? 128 : (uint8_t)(rand() % 129);
+        addr_mask(&p.addr, p.len);
+        check_same(&p);
+    }
+}
+
 static void test_key_small_buffer_cuts_like_prefix_format(void **state)
 {
     (void)state;
@@ -94,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_key_ipv4_edges),
         cmocka_unit_test(test_key_ipv6_edges),
         cmocka_unit_test(test_key_matches_prefix_format),
+        cmocka_unit_test(test_key_ipv6_zero_runs),
         cmocka_unit_test(test_key_small_buffer_cuts_like_prefix_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_decoder.c - whole frames through decoder_packet(): link layers, IP
- * versions and options, fragments, snaplen cuts, UDP and TCP.
+ * versions and options, fragments, snaplen cuts, UDP and TCP, and its
+ * shortcut for the usual frame against the layer walk.
  *
  * Frames are built field by field below, so each test states the layers it
  * stacks. Addresses come from the documentation ranges (RFC 5737, RFC 3849).
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 #include <pcap/dlt.h>
 
+#include "decode/decode_internal.h"
 #include "decode/decoder.h"
 #include "decode/dns_text.h"
 #include "frame_build.h"
@@ -630,6 +632,176 @@ static void test_decoder_tcp_without_payload(void **state)
     assert_int_equal(decode(DLT_EN10MB, &f, &cap), DECODE_SKIP_NOT_DNS);
 }
 
+/* ---- the shortcut for the usual frame against the layer walk -------- */
+
+static void assert_same_message(const struct dns_message *a, const struct dns_message *b)
+{
+    assert_int_equal(a->ts_sec, b->ts_sec);
+    assert_int_equal(a->ts_nsec, b->ts_nsec);
+    assert_int_equal(a->transport, b->transport);
+    assert_memory_equal(&a->src, &b->src, sizeof(a->src));
+    assert_memory_equal(&a->dst, &b->dst, sizeof(a->dst));
+    assert_int_equal(a->sport, b->sport);
+    assert_int_equal(a->dport, b->dport);
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->qdcount, b->qdcount);
+    assert_int_equal(a->ancount, b->ancount);
+    assert_int_equal(a->nscount, b->nscount);
+    assert_int_equal(a->arcount, b->arcount);
+    assert_int_equal(a->has_question, b->has_question);
+    assert_int_equal(a->qname_len, b->qname_len);
+    assert_memory_equal(a->qname, b->qname, a->qname_len);
+    assert_int_equal(a->qtype, b->qtype);
+    assert_int_equal(a->qclass, b->qclass);
+    assert_int_equal(a->edns.present, b->edns.present);
+    assert_int_equal(a->edns.do_bit, b->edns.do_bit);
+    assert_int_equal(a->edns.version, b->edns.version);
+    assert_int_equal(a->edns.extended_rcode, b->edns.extended_rcode);
+    assert_int_equal(a->edns.udp_size, b->edns.udp_size);
+    assert_int_equal(a->edns.has_client_subnet, b->edns.has_client_subnet);
+    assert_memory_equal(&a->edns.client_subnet, &b->edns.client_subnet,
+                        sizeof(a->edns.client_subnet));
+    assert_int_equal(a->records_parsed, b->records_parsed);
+    assert_int_equal(a->records_offset, b->records_offset);
+    assert_int_equal(a->wire_len, b->wire_len);
+    assert_int_equal(a->wire == NULL, b->wire == NULL);
+    if (a->wire != NULL) {
+        assert_memory_equal(a->wire, b->wire, a->wire_len);
+    }
+    assert_int_equal(a->tunnel.type, b->tunnel.type);
+    assert_int_equal(a->tunnel.depth, b->tunnel.depth);
+    assert_memory_equal(&a->tunnel.outer_src, &b->tunnel.outer_src, sizeof(struct addr));
+    assert_memory_equal(&a->tunnel.outer_dst, &b->tunnel.outer_dst, sizeof(struct addr));
+    assert_int_equal(a->origin.input_index, b->origin.input_index);
+    assert_int_equal(a->origin.packet_number, b->origin.packet_number);
+    assert_int_equal(a->observer.server_reported, b->observer.server_reported);
+    assert_ptr_equal(a->observer.name, b->observer.name);
+    assert_ptr_equal(a->observer.version, b->observer.version);
+}
+
+/* Two decoders that see the same frames, one through decoder_packet(), one through the layers. */
+struct decoder_pair {
+    struct decoder *fast;
+    struct decoder *layered;
+};
+
+/*
+ * Decode the first @p caplen bytes of @p f, captured from a frame of
+ * @p wire_len bytes, with decoder_packet() and with the layer walk alone:
+ * the skip reason and every message must be the same.
+ */
+static void assert_paths_agree(const struct decoder_pair *pair, const struct frame *f,
+                               uint32_t caplen, uint32_t wire_len)
+{
+    struct packet pkt = {
+        .link_type = DLT_EN10MB,
+        .data = f->bytes,
+        .caplen = caplen,
+        .wire_len = wire_len,
+        .ts_sec = 1700000000,
+        .ts_nsec = 5,
+        .origin = { .input_index = 1, .packet_number = 9 },
+    };
+    struct captured fast_cap = { .count = 0 };
+    struct captured layered_cap = { .count = 0 };
+    enum decode_skip fast_ret = decoder_packet(pair->fast, &pkt, capture_message, &fast_cap);
+    enum decode_skip layered_ret =
+        decoder_packet_layered(pair->layered, &pkt, capture_message, &layered_cap);
+
+    /* Compared before the next frame: messages cut from a TCP stream may
+     * point into the decoders' buffers. */
+    assert_int_equal(fast_ret, layered_ret);
+    assert_int_equal(fast_cap.count, layered_cap.count);
+    for (unsigned i = 0; i < fast_cap.count && i < CAPTURED_MAX; i++) {
+        assert_same_message(&fast_cap.msgs[i], &layered_cap.msgs[i]);
+    }
+    assert_memory_equal(decoder_counters(pair->fast), decoder_counters(pair->layered),
+                        sizeof(struct decoder_counters));
+}
+
+/*
+ * Build base frame @p kind: a frame that the shortcut takes. The test
+ * mutates it into neighbours that the shortcut must leave to the layers.
+ */
+static void put_base_frame(struct frame *f, int kind)
+{
+    static const uint8_t opt[] = { 0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0 };
+    f->len = 0;
+    switch (kind) {
+    case 0: /* IPv4 query */
+        put_udp_query_frame(f);
+        break;
+    case 1: /* IPv4 response from port 53, with Ethernet padding after it */
+        put_ethernet(f, 0x0800);
+        put_ipv4(f, 17, 8 + QUERY_LEN, 0, 0);
+        put_udp(f, 53, CLIENT_PORT, QUERY_LEN);
+        put_query(f, 0x4321);
+        f->bytes[14 + 20 + 8 + 2] |= 0x80; /* QR */
+        put(f, "\0\0\0\0\0\0", 6);
+        break;
+    case 2: /* IPv6 query */
+        put_ethernet(f, 0x86dd);
+        put_ipv6(f, 17, 8 + QUERY_LEN);
+        put_udp(f, CLIENT_PORT, 53, QUERY_LEN);
+        put_query(f, 0x1234);
+        break;
+    default: /* IPv4 query with an OPT record */
+        put_ethernet(f, 0x0800);
+        put_ipv4(f, 17, 8 + QUERY_LEN + sizeof(opt), 0, 0);
+        put_udp(f, CLIENT_PORT, 53, QUERY_LEN + sizeof(opt));
+        put_query(f, 0x1234);
+        f->bytes[f->len - 22] = 1; /* ARCOUNT */
+        put(f, opt, sizeof(opt));
+        break;
+    }
+}
+
+/*
+ * Every byte of the link, IP, UDP and DNS headers set to values that cross
+ * the shortcut's checks (versions, header length, protocol, fragment bits,
+ * lengths, ports, counts), and every snaplen cut, whole or flagged as cut.
+ */
+static void test_decoder_shortcut_matches_layers(void **state)
+{
+    (void)state;
+    static const uint8_t values[] = { 0x00, 0x01, 0x06, 0x08, 0x11, 0x20, 0x35, 0x3f,
+                                      0x40, 0x45, 0x46, 0x60, 0x86, 0xc0, 0xdd, 0xff };
+    struct decoder_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    decoder_config_add_port(&cfg, 53);
+    struct decoder_pair pair = { decoder_create(&cfg), decoder_create(&cfg) };
+    assert_non_null(pair.fast);
+    assert_non_null(pair.layered);
+
+    struct frame f = { .len = 0 };
+    for (int kind = 0; kind < 4; kind++) {
+        put_base_frame(&f, kind);
+        uint32_t len = (uint32_t)f.len;
+        for (uint32_t caplen = 0; caplen <= len; caplen++) {
+            assert_paths_agree(&pair, &f, caplen, caplen);
+            assert_paths_agree(&pair, &f, caplen, len);
+        }
+
+        size_t headers = kind == 2 ? 14 + 40 + 8 + 12 : 14 + 20 + 8 + 12;
+        for (size_t pos = 0; pos < headers; pos++) {
+            uint8_t original = f.bytes[pos];
+            for (size_t v = 0; v < sizeof(values); v++) {
+                f.bytes[pos] = values[v];
+                assert_paths_agree(&pair, &f, len, len);
+                assert_paths_agree(&pair, &f, len - 1, len);
+            }
+            f.bytes[pos] = (uint8_t)(original + 1);
+            assert_paths_agree(&pair, &f, len, len);
+            f.bytes[pos] = (uint8_t)(original - 1);
+            assert_paths_agree(&pair, &f, len, len);
+            f.bytes[pos] = original;
+        }
+    }
+    decoder_destroy(pair.fast);
+    decoder_destroy(pair.layered);
+}
+
 static void test_decoder_skip_names(void **state)
 {
     (void)state;
@@ -671,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_decoder_tcp_incomplete_message),
         cmocka_unit_test(test_decoder_tcp_complete_then_incomplete),
         cmocka_unit_test(test_decoder_tcp_without_payload),
+        cmocka_unit_test(test_decoder_shortcut_matches_layers),
         cmocka_unit_test(test_decoder_skip_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

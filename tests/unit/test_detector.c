@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the detector: external vs internal clients, scopes, client
- * prefixes, the learning period, expiry and response matching. The detector
+ * prefixes, the learning period, expiry, response matching and the capture
+ * time at which last-seen updates are flushed. The detector
  * records into a real SQLite baseline in a temporary directory.
  */
 #include <setjmp.h>
@@ -310,6 +311,63 @@ static void test_detector_learn_run_ends_learning(void **state)
     assert_string_equal(field(f->alerts[0], "source", "ip"), "198.51.100.9");
 }
 
+static int keep_row(void *ctx, const struct store_client *row)
+{
+    *(struct store_client *)ctx = *row;
+    return 0;
+}
+
+/* Commit what the detector queued and read back the only row of the baseline. */
+static struct store_client only_row(struct fixture *f)
+{
+    struct store_client row;
+    memset(&row, 0, sizeof(row));
+    assert_int_equal(f->store->ops->sync(f->store), 0);
+    assert_int_equal(f->store->ops->list(f->store, keep_row, &row), 0);
+    return row;
+}
+
+static void query_at(struct fixture *f, int64_t sec, uint32_t nsec)
+{
+    struct dns_message m = message("203.0.113.5", 40000, "192.0.2.1", 53, sec, 7, false);
+    m.ts_nsec = nsec;
+    detector_message(f->det, &m);
+}
+
+/*
+ * Last-seen updates are flushed by the first message of the second in
+ * which the flush interval ends (capture time), not a nanosecond earlier,
+ * and a message older than the clock does not move it.
+ */
+static void test_detector_flush_at_second_boundary(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.learn_only = true;
+    f->cfg.flush_interval_s = 10;
+    open_detector(f);
+    query_at(f, 1000, 0); /* new: the next flush is due at 1010 */
+    query_at(f, 1005, 0);
+    query_at(f, 1009, 999999999);
+    query_at(f, 1004, 0);
+    struct store_client row = only_row(f);
+    assert_int_equal(row.last_seen, 1000);
+    assert_int_equal(row.query_count, 1);
+
+    query_at(f, 1010, 0); /* flushes the two queries before it first */
+    row = only_row(f);
+    assert_int_equal(row.last_seen, 1009);
+    assert_int_equal(row.query_count, 4);
+
+    query_at(f, 1019, 999999999);
+    row = only_row(f);
+    assert_int_equal(row.query_count, 4);
+    query_at(f, 1020, 1);
+    row = only_row(f);
+    assert_int_equal(row.last_seen, 1019);
+    assert_int_equal(row.query_count, 6);
+    close_detector(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detector_baseline_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_learn_only_never_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_learn_run_ends_learning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detector_flush_at_second_boundary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -79,6 +81,81 @@ static void test_dns_name_format_longest_fits(void **state)
     size_t len = dns_name_format(wire, pos, text, sizeof(text));
     assert_int_equal(len, 250 * 4 + 3);
     assert_int_equal(strlen(text), len);
+}
+
+/*
+ * The text of a name as the zone-file rules give it, one byte at a time,
+ * cut to @p size - 1 bytes: the reference the formatter must match.
+ */
+static size_t reference_name_format(const uint8_t *name, size_t name_len, char *buf,
+                                    size_t size)
+{
+    char full[DNS_NAME_TEXT_MAX + 8];
+    size_t n = 0;
+    size_t pos = 0;
+    unsigned labels = 0;
+    while (pos < name_len && name[pos] != 0 && name[pos] <= 63 && pos + 1 + name[pos] <= name_len) {
+        if (labels++ > 0) {
+            full[n++] = '.';
+        }
+        for (size_t i = 0; i < name[pos]; i++) {
+            uint8_t ch = name[pos + 1 + i];
+            if (ch == '.' || ch == '\\') {
+                n += (size_t)sprintf(full + n, "\\%c", ch);
+            } else if (ch < 0x21 || ch > 0x7e) {
+                n += (size_t)sprintf(full + n, "\\%03u", ch);
+            } else {
+                full[n++] = (char)ch;
+            }
+        }
+        pos += 1 + name[pos];
+    }
+    if (labels == 0) {
+        full[n++] = '.';
+    }
+    size_t kept = size == 0 ? 0 : n < size - 1 ? n : size - 1;
+    memcpy(buf, full, kept);
+    if (size > 0) {
+        buf[kept] = '\0';
+    }
+    return kept;
+}
+
+/* Random names of every byte value, written into buffers of every size. */
+static void test_dns_name_format_matches_reference(void **state)
+{
+    (void)state;
+    srand(5);
+    for (int round = 0; round < 2000; round++) {
+        uint8_t wire[DNS_NAME_MAX];
+        size_t pos = 0;
+        int labels = rand() % 5;
+        for (int l = 0; l < labels; l++) {
+            uint8_t len = (uint8_t)(1 + rand() % 20);
+            wire[pos++] = len;
+            for (uint8_t i = 0; i < len; i++) {
+                /* Mostly letters, sometimes a byte that needs escaping. */
+                wire[pos++] = rand() % 4 == 0 ? (uint8_t)rand() : (uint8_t)('a' + rand() % 26);
+            }
+        }
+        wire[pos++] = 0;
+
+        char expected[DNS_NAME_TEXT_MAX];
+        size_t full_len = reference_name_format(wire, pos, expected, sizeof(expected));
+        for (size_t size = 0; size <= full_len + 2; size++) {
+            char actual[DNS_NAME_TEXT_MAX];
+            char want[DNS_NAME_TEXT_MAX];
+            memset(actual, 'x', sizeof(actual));
+            size_t want_len = reference_name_format(wire, pos, want, size);
+            size_t len = dns_name_format(wire, pos, actual, size);
+            assert_int_equal(len, want_len);
+            if (size > 0) {
+                assert_string_equal(actual, want);
+            } else {
+                assert_int_equal(actual[0], 'x');
+            }
+        }
+    }
 }
 
 static void test_dns_type_names(void **state)
@@ -160,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_dns_name_format_table),
         cmocka_unit_test(test_dns_name_format_small_buffer),
         cmocka_unit_test(test_dns_name_format_longest_fits),
+        cmocka_unit_test(test_dns_name_format_matches_reference),
         cmocka_unit_test(test_dns_type_names),
         cmocka_unit_test(test_dns_type_names_rfc3597),
         cmocka_unit_test(test_dns_class_names),
