@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,22 +138,6 @@ static int body_write(int fd, const struct client_table *t, const struct scope_r
     return ret;
 }
 
-/* fsync() the directory of @p path, so that the rename itself lasts. */
-static int directory_sync(const char *path)
-{
-    char copy[4096];
-    if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy)) {
-        return -ENAMETOOLONG;
-    }
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    int ret = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return ret;
-}
-
 /* Write the header with a zero checksum, the body, then the header again with the checksum. */
 static int file_write(int fd, const struct client_table *t, const struct scope_registry *reg,
                       uint64_t generation)
@@ -177,12 +160,14 @@ static int file_write(int fd, const struct client_table *t, const struct scope_r
         h.checksum = checksum_end(&sum);
         ret = pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
     }
-    if (ret == 0 && fsync(fd) != 0) {
-        ret = -errno;
-    }
     return ret;
 }
 
+/*
+ * No fsync(): after an OS crash the renamed file may hold old or zeroed
+ * blocks, and then its checksum or generation fails to match and the next
+ * start walks the baseline rows instead. The snapshot is a cache.
+ */
 int client_snapshot_write(const char *path, const struct client_table *t,
                           const struct scope_registry *reg, uint64_t generation)
 {
@@ -203,9 +188,8 @@ int client_snapshot_write(const char *path, const struct client_table *t,
     }
     if (ret != 0) {
         unlink(tmp);
-        return ret;
     }
-    return directory_sync(path);
+    return ret;
 }
 
 /* ---- reading ----------------------------------------------------------- */

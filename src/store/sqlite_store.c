@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output/json_writer.h"
 #include "store/write_queue.h"
 #include "util/addr.h"
 #include "util/error.h"
@@ -82,40 +83,51 @@ struct sqlite_store {
     struct prefix forget_target;
     bool forget_target_valid;
     int64_t schema_version; /* of the file as opened; 1 has no client_changes */
-    uint64_t changes_pending; /* rows in client_changes, under db_lock */
+    uint64_t changes_pending; /* changes in client_changes, under db_lock */
     uint64_t changes_pending_max;
-    /* No change in client_changes has a smaller last_seen; INT64_MIN when unknown. */
-    int64_t changes_min_last_seen;
+    int64_t changes_min_last_seen; /* of every change in client_changes */
     bool pending_view_built; /* READ_ONLY: temp.pending_clients is filled */
+    /* The JSON text of the client_changes row being written, reused. */
+    char *json;
+    size_t json_len;
+    size_t json_capacity;
     char error[512];
 };
 
 /*
- * The writer appends every client write to client_changes, a rowid table,
- * instead of updating clients in place. Appending touches only the last
- * pages of the table, while an update of clients seeks a random leaf of
- * its B-tree, so a batch that records thousands of new clients rewrites
- * thousands of pages. On a generated 10-million-packet capture with 824,915
- * new clients, `run --learn` took 8.5 s with updates in place and 3.1 s
- * with appends (one run each, 2-core VM). The changes are merged into
- * clients in key order when the writer has been idle for a second, after
- * every batch once too many wait, and before any operation that reads or
- * deletes clients. kind is WRITE_ITEM_NEW or WRITE_ITEM_SEEN.
+ * The writer appends every client write to client_changes instead of
+ * updating clients in place. Updating clients seeks a random leaf of its
+ * B-tree per client, so a batch that records thousands of new clients
+ * rewrites thousands of pages; an append touches only the table's last
+ * pages. A row of client_changes holds up to CHANGES_PER_ROW changes as one
+ * JSON array of [kind, scope, client, first_seen, last_seen, query_count,
+ * flags, first_query] arrays (kind is WRITE_ITEM_NEW or WRITE_ITEM_SEEN),
+ * which SQLite's json_each() reads back. On a generated 10-million-packet
+ * capture with 824,915 new clients, `run --learn` took 8.5 s with updates
+ * in place and 3.1 s with one row per change (one run each, 2-core VM). On
+ * the 1M-packet capture the writer thread spent 5,867 instructions per
+ * change with one row per change and 1,673 with JSON rows (callgrind). The changes are merged into clients in key order when
+ * the writer has been idle for a second, after every batch once too many
+ * wait, and before any operation that reads or deletes clients.
  */
 #define CLIENT_CHANGES_SQL                                                   \
     "CREATE TABLE client_changes("                                           \
     " id INTEGER PRIMARY KEY,"                                               \
-    " kind INTEGER NOT NULL,"                                                \
-    " scope TEXT NOT NULL,"                                                  \
-    " client TEXT NOT NULL,"                                                 \
-    " first_seen INTEGER NOT NULL,"                                          \
-    " last_seen INTEGER NOT NULL,"                                           \
-    " query_count INTEGER NOT NULL,"                                         \
-    " flags INTEGER NOT NULL,"                                               \
-    " first_query TEXT NOT NULL);"
+    " count INTEGER NOT NULL,"                                               \
+    " min_last_seen INTEGER NOT NULL,"                                       \
+    " changes TEXT NOT NULL);"
 
-/* Changes merged into clients per transaction, so the writer stays responsive. */
-#define CHANGES_MERGE_CHUNK 4096
+/* The changes of a client_changes row, one per row of the result, in order. */
+#define CHANGE_ROWS_SQL(where)                                                  \
+    "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
+    " j.value ->> 1 AS scope, j.value ->> 2 AS client,"                         \
+    " j.value ->> 3 AS first_seen, j.value ->> 4 AS last_seen,"                 \
+    " j.value ->> 5 AS query_count, j.value ->> 6 AS flags,"                    \
+    " j.value ->> 7 AS first_query"                                              \
+    " FROM main.client_changes c, json_each(c.changes) j " where ")"
+
+/* Changes per row of client_changes, and so per merge step of an idle writer. */
+#define CHANGES_PER_ROW 4096
 
 /*
  * Past this many changes not merged yet, the writer merges as many changes
@@ -168,12 +180,12 @@ static const char client_merge_sql[] =
     " THEN excluded.first_query ELSE first_query END";
 
 static const char change_add_sql[] =
-    "INSERT INTO client_changes(kind, scope, client, first_seen, last_seen,"
-    " query_count, flags, first_query) VALUES(?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(?1, ?2, ?3)";
 
 static const char changes_sorted_sql[] =
     "SELECT kind, scope, client, first_seen, last_seen, query_count, flags,"
-    " first_query FROM client_changes WHERE id <= ?1 ORDER BY scope, client, id";
+    " first_query FROM " CHANGE_ROWS_SQL("WHERE c.id <= ?1")
+    " ORDER BY scope, client, id, seq";
 
 /*
  * The generation counts the transactions that changed clients or scopes, so
@@ -408,6 +420,15 @@ static int connection_open(struct sqlite_store *s, const char *path,
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, busy_timeout_ms);
+
+    /*
+     * Closing the last connection would copy the WAL into the database and
+     * sync both: 120 ms of a 270 ms run on the 1M-packet benchmark capture
+     * (strace, 2-core VM). The WAL is as durable as the database, so it
+     * stays for the next writer, whose commits checkpoint it when it grows
+     * past WAL_CHECKPOINT_PAGES.
+     */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     return 0;
 }
 
@@ -736,13 +757,134 @@ static int item_alert_write(struct sqlite_store *s, struct write_item *item)
     return ret;
 }
 
-/* Append the client write of @p item to client_changes. */
-static int item_change_add(struct sqlite_store *s, const struct write_item *item)
+/* Append @p len bytes to s->json, growing it. */
+static int json_append(struct sqlite_store *s, const char *text, size_t len)
 {
+    if (s->json_len + len > s->json_capacity) {
+        size_t capacity = s->json_capacity ? s->json_capacity : 65536;
+        while (capacity < s->json_len + len) {
+            capacity *= 2;
+        }
+        char *json = realloc(s->json, capacity);
+        if (json == NULL) {
+            error_set(s, "cannot record client changes: out of memory");
+            return -ENOMEM;
+        }
+        s->json = json;
+        s->json_capacity = capacity;
+    }
+    memcpy(s->json + s->json_len, text, len);
+    s->json_len += len;
+    return 0;
+}
+
+/* Room for one change: every string escaped at 6 bytes a byte, and the numbers. */
+#define CHANGE_JSON_MAX (6 * (2 * STORE_KEY_MAX + STORE_NAME_MAX) + 256)
+
+/* Write @p v in decimal at @p out; returns the end. snprintf() cost ten times more here. */
+static char *decimal_put(char *out, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0) {
+        *out++ = digits[--n];
+    }
+    return out;
+}
+
+static char *integer_put(char *out, int64_t v)
+{
+    if (v < 0) {
+        *out++ = '-';
+        return decimal_put(out, (uint64_t)0 - (uint64_t)v);
+    }
+    return decimal_put(out, (uint64_t)v);
+}
+
+/*
+ * Write @p text as a JSON string at @p out, which has room for
+ * 6 * strlen(text) + 3 bytes; returns the end. Keys and names are printable
+ * ASCII almost always, and those are copied as they are; any other text
+ * goes through the JSON writer, which escapes every byte that needs it.
+ */
+static char *string_put(char *out, const char *text)
+{
+    size_t len = strlen(text);
+    bool plain = true;
+    for (size_t i = 0; i < len && plain; i++) {
+        unsigned char c = (unsigned char)text[i];
+        plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    }
+    if (plain) {
+        *out++ = '"';
+        memcpy(out, text, len);
+        out += len;
+        *out++ = '"';
+        return out;
+    }
+    struct json_writer w;
+    json_writer_init(&w, out, 6 * len + 3);
+    json_writer_string_len(&w, text, len);
+    return out + json_writer_finish(&w);
+}
+
+/* Append the JSON array of @p item's change to s->json. */
+static int change_json_append(struct sqlite_store *s, const struct write_item *item)
+{
+    char text[CHANGE_JSON_MAX];
+    char *p = text;
+    *p++ = '[';
+    p = integer_put(p, item->type);
+    *p++ = ',';
+    p = string_put(p, item->row.scope);
+    *p++ = ',';
+    p = string_put(p, item->row.client);
+    *p++ = ',';
+    p = integer_put(p, item->row.first_seen);
+    *p++ = ',';
+    p = integer_put(p, item->row.last_seen);
+    *p++ = ',';
+    p = decimal_put(p, item->row.query_count);
+    *p++ = ',';
+    p = decimal_put(p, item->row.flags);
+    *p++ = ',';
+    p = string_put(p, item->row.first_query);
+    *p++ = ']';
+    return json_append(s, text, (size_t)(p - text));
+}
+
+/* Append the changes of @p count items (at most CHANGES_PER_ROW) as one row. */
+static int changes_row_add(struct sqlite_store *s, const struct write_item *items,
+                           size_t count)
+{
+    int64_t min_last_seen = INT64_MAX;
+    s->json_len = 0;
+    int ret = json_append(s, "[", 1);
+    for (size_t i = 0; ret == 0 && i < count; i++) {
+        ret = i > 0 ? json_append(s, ",", 1) : 0;
+        ret = ret == 0 ? change_json_append(s, &items[i]) : ret;
+        if (items[i].row.last_seen < min_last_seen) {
+            min_last_seen = items[i].row.last_seen;
+        }
+    }
+    ret = ret == 0 ? json_append(s, "]", 1) : ret;
+    if (ret != 0) {
+        return ret;
+    }
+
     sqlite3_stmt *stmt = s->stmt.change_add;
-    client_bind(stmt, &item->row);
-    sqlite3_bind_int(stmt, 8, (int)item->type);
-    return stmt_run(s, stmt, "recording a client");
+    sqlite3_bind_int64(stmt, 1, (int64_t)count);
+    sqlite3_bind_int64(stmt, 2, min_last_seen);
+    sqlite3_bind_text(stmt, 3, s->json, (int)s->json_len, SQLITE_STATIC);
+    ret = stmt_run(s, stmt, "recording clients");
+    if (ret == 0 && min_last_seen < s->changes_min_last_seen) {
+        s->changes_min_last_seen = min_last_seen;
+    }
+    return ret;
 }
 
 /*
@@ -756,11 +898,9 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
 {
     int ret = stmt_run(s, s->stmt.begin, "BEGIN");
     ret = ret == 0 ? generation_bump(s) : ret;
-    for (size_t i = 0; ret == 0 && i < count; i++) {
-        ret = item_change_add(s, &items[i]);
-        if (items[i].row.last_seen < s->changes_min_last_seen) {
-            s->changes_min_last_seen = items[i].row.last_seen;
-        }
+    for (size_t i = 0; ret == 0 && i < count; i += CHANGES_PER_ROW) {
+        size_t n = count - i < CHANGES_PER_ROW ? count - i : CHANGES_PER_ROW;
+        ret = changes_row_add(s, &items[i], n);
     }
     for (size_t i = 0; ret == 0 && i < count; i++) {
         if (items[i].type == WRITE_ITEM_NEW && items[i].alert != NULL) {
@@ -815,14 +955,15 @@ static int changes_apply(struct sqlite_store *s, int64_t last_id, size_t *count)
 }
 
 /*
- * Merge the oldest @p limit changes into clients and delete them, in one
- * transaction with s->db_lock held. SQLite sorts them by key (and by id
+ * Merge the changes of the oldest @p rows rows of client_changes (-1 for
+ * all) into clients and delete those rows, in one transaction with
+ * s->db_lock held. SQLite sorts them by key (and by id
  * within a key, so a client's changes apply in the order they were made),
  * so the transaction visits the B-tree of clients in one sweep and writes
  * each page it changes once. The clients described do not change, so the
  * generation stays. Sets *merged.
  */
-static int changes_merge_chunk(struct sqlite_store *s, uint64_t limit, size_t *merged)
+static int changes_merge_chunk(struct sqlite_store *s, int64_t rows, size_t *merged)
 {
     *merged = 0;
     if (s->schema_version < 2 || s->mode != SQLITE_STORE_READ_WRITE ||
@@ -830,12 +971,15 @@ static int changes_merge_chunk(struct sqlite_store *s, uint64_t limit, size_t *m
         return 0;
     }
 
-    int64_t first_id = 0;
-    int ret = query_int64(s, "SELECT coalesce(min(id), 0) FROM client_changes", &first_id);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(max(id), 0) FROM"
+             " (SELECT id FROM client_changes ORDER BY id LIMIT %" PRId64 ")", rows);
+    int64_t last_id = 0;
+    int ret = query_int64(s, sql, &last_id);
     if (ret != 0) {
         return ret;
     }
-    int64_t last_id = first_id + (int64_t)limit - 1;
 
     size_t count = 0;
     ret = stmt_run(s, s->stmt.begin, "BEGIN");
@@ -864,7 +1008,7 @@ static int changes_merge_chunk(struct sqlite_store *s, uint64_t limit, size_t *m
 static int changes_merge_all(struct sqlite_store *s)
 {
     size_t merged = 0;
-    return changes_merge_chunk(s, s->changes_pending, &merged);
+    return changes_merge_chunk(s, -1, &merged);
 }
 
 /*
@@ -876,12 +1020,13 @@ static int changes_merge_idle(void *ctx)
     struct sqlite_store *s = ctx;
     size_t merged = 0;
     pthread_mutex_lock(&s->db_lock);
-    int ret = changes_merge_chunk(s, CHANGES_MERGE_CHUNK, &merged);
+    int ret = changes_merge_chunk(s, 1, &merged);
+    bool more = s->changes_pending > 0;
     pthread_mutex_unlock(&s->db_lock);
     if (ret != 0) {
         return ret;
     }
-    return merged == CHANGES_MERGE_CHUNK;
+    return more ? 1 : 0;
 }
 
 /* Delete outbox rows up to @p last_id, whose alerts were written. */
@@ -970,7 +1115,8 @@ static int batch_commit(void *ctx, struct write_item *items, size_t count)
     if (ret == 0 && merge_now) {
         size_t merged = 0;
         pthread_mutex_lock(&s->db_lock);
-        ret = changes_merge_chunk(s, count, &merged);
+        ret = changes_merge_chunk(s, (int64_t)((count + CHANGES_PER_ROW - 1) / CHANGES_PER_ROW),
+                                  &merged);
         pthread_mutex_unlock(&s->db_lock);
     }
     return ret;
@@ -1080,8 +1226,8 @@ static const char pending_fold_sql[] =
     " first_seen INTEGER, last_seen INTEGER, query_count INTEGER, flags INTEGER,"
     " first_query TEXT, PRIMARY KEY(scope, client)) WITHOUT ROWID;"
     "INSERT INTO temp.pending_clients SELECT scope, client, kind = 1, first_seen,"
-    " last_seen, query_count, flags, first_query FROM main.client_changes"
-    " WHERE true ORDER BY id"
+    " last_seen, query_count, flags, first_query FROM " CHANGE_ROWS_SQL("")
+    " WHERE true ORDER BY id, seq"
     " ON CONFLICT(scope, client) DO UPDATE SET"
     " has_new = max(has_new, excluded.has_new),"
     " first_seen = iif(excluded.has_new, excluded.first_seen, first_seen),"
@@ -1118,7 +1264,7 @@ static int clients_prepare_read(struct sqlite_store *s, const char **source)
     }
     if (!s->pending_view_built) {
         int64_t pending = 0;
-        int ret = query_int64(s, "SELECT count(*) FROM client_changes", &pending);
+        int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
         if (ret == 0 && pending > 0) {
             ret = exec_sql(s, pending_fold_sql, "reading client changes");
         }
@@ -1344,57 +1490,11 @@ static int store_forget(struct store *st, const char *address, uint64_t *removed
 }
 
 /*
- * Delete the changes of clients whose every record is older than
- * @p before and who have no newer clients row. Skipped without a scan when
- * no change is that old. Adds the number of such clients to *removed.
- * NOTE: a client whose log holds only last-seen updates is counted although
- * it has no row to remove; store_prune() deleted its old row just before.
- */
-static int changes_prune(struct sqlite_store *s, int64_t before, uint64_t *removed)
-{
-    if (s->changes_min_last_seen == INT64_MIN) {
-        int ret = query_int64(s, "SELECT coalesce(min(last_seen), 9223372036854775807)"
-                                 " FROM client_changes", &s->changes_min_last_seen);
-        if (ret != 0) {
-            return ret;
-        }
-    }
-    if (s->changes_min_last_seen >= before) {
-        return 0;
-    }
-
-    /* Old clients' keys go to a temporary table, so both statements share one scan. */
-    int ret = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS expired_keys(scope TEXT, client TEXT,"
-                          " PRIMARY KEY(scope, client)) WITHOUT ROWID;"
-                          "DELETE FROM temp.expired_keys", "preparing a prune");
-    uint64_t keys = 0;
-    if (ret == 0) {
-        ret = delete_run(s, "INSERT INTO temp.expired_keys SELECT scope, client"
-                            " FROM client_changes GROUP BY scope, client"
-                            " HAVING max(last_seen) < ?1 AND (scope, client) NOT IN"
-                            " (SELECT scope, client FROM clients WHERE last_seen >= ?1)",
-                         NULL, before, &keys);
-    }
-    uint64_t deleted = 0;
-    if (ret == 0 && keys > 0) {
-        ret = delete_run(s, "DELETE FROM client_changes WHERE (scope, client) IN"
-                            " (SELECT scope, client FROM temp.expired_keys)",
-                         NULL, before, &deleted);
-    }
-    if (ret == 0) {
-        *removed += keys;
-        s->changes_pending = s->changes_pending > deleted ? s->changes_pending - deleted : 0;
-        s->changes_min_last_seen = INT64_MIN; /* unknown again until the next scan */
-    }
-    return ret;
-}
-
-/*
- * Every run ends with a prune, so it does not merge first: that would move
- * the whole cost of a large learning run to its end. Instead it deletes
- * clients rows with no newer change, then the changes of clients whose
- * every record is old. SQLite evaluates each IN list once, and only when
- * some row is old enough to need it.
+ * Every run ends with a prune, so it merges the change log first only when
+ * a change in it is older than @p before: merging unconditionally would
+ * move the whole cost of a large learning run to its end. Otherwise it
+ * deletes the clients rows that no newer change refreshes. SQLite evaluates
+ * the NOT IN list once, and only when some row is old enough to need it.
  */
 static int store_prune(struct store *st, int64_t before, uint64_t *removed)
 {
@@ -1403,16 +1503,17 @@ static int store_prune(struct store *st, int64_t before, uint64_t *removed)
 
     const char *sql = s->schema_version >= 2
                           ? "DELETE FROM clients WHERE last_seen < ?1 AND (scope, client)"
-                            " NOT IN (SELECT scope, client FROM client_changes"
+                            " NOT IN (SELECT scope, client FROM " CHANGE_ROWS_SQL("")
                             " WHERE last_seen >= ?1)"
                           : "DELETE FROM clients WHERE last_seen < ?1";
     pthread_mutex_lock(&s->db_lock);
-    int ret = change_begin(s);
+    int ret = 0;
+    if (s->changes_min_last_seen < before) {
+        ret = changes_merge_all(s);
+    }
+    ret = ret == 0 ? change_begin(s) : ret;
     if (ret == 0) {
         ret = delete_run(s, sql, NULL, before, removed);
-    }
-    if (ret == 0 && s->schema_version >= 2) {
-        ret = changes_prune(s, before, removed);
     }
     ret = change_end(s, ret);
     pthread_mutex_unlock(&s->db_lock);
@@ -1531,12 +1632,13 @@ static void store_free(struct sqlite_store *s)
         close(s->lock_fd);
     }
     pthread_mutex_destroy(&s->db_lock);
+    free(s->json);
     free(s);
 }
 
 /*
- * Drain the queue, fold the WAL back into the database and close. Errors of
- * the last batches are lost here: call sync() first to see them.
+ * Drain the queue and close. Errors of the last batches are lost here: call
+ * sync() first to see them.
  */
 static void store_close(struct store *st)
 {
@@ -1547,9 +1649,6 @@ static void store_close(struct store *st)
 
     write_queue_destroy(s->queue);
     s->queue = NULL;
-    if (s->mode == SQLITE_STORE_READ_WRITE) {
-        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    }
     store_free(s);
 }
 
@@ -1562,7 +1661,7 @@ int sqlite_store_changes_pending(struct store *st, uint64_t *count)
     }
     int64_t n = 0;
     pthread_mutex_lock(&s->db_lock);
-    int ret = query_int64(s, "SELECT count(*) FROM client_changes", &n);
+    int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &n);
     pthread_mutex_unlock(&s->db_lock);
     *count = (uint64_t)n;
     return ret;
@@ -1626,13 +1725,13 @@ static int store_setup(struct sqlite_store *s, const char *path,
         ret = statements_prepare(s);
     }
     if (ret == 0 && s->schema_version >= 2) {
-        /* Merges delete from the lowest id up, so the ids left are contiguous. */
         int64_t pending = 0;
-        ret = query_int64(s, "SELECT coalesce(max(id) - min(id) + 1, 0) FROM client_changes",
-                          &pending);
+        ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
         s->changes_pending = (uint64_t)pending;
-        /* Found by the first prune that needs it: a scan of the whole log. */
-        s->changes_min_last_seen = pending > 0 ? INT64_MIN : INT64_MAX;
+        if (ret == 0) {
+            ret = query_int64(s, "SELECT coalesce(min(min_last_seen), 9223372036854775807)"
+                                 " FROM client_changes", &s->changes_min_last_seen);
+        }
     }
     return ret;
 }
