@@ -611,8 +611,14 @@ __attribute__((noinline)) static void process_query(struct detector *det,
     client_domains_derive(&det->domains, det->cfg, det->enrichment, &m->src, &key);
     struct client_entry *e = client_table_find(&det->clients, scope_id, &key);
     if (e != NULL && !is_expired(det, e, m->ts_sec)) {
-        /* A storm client that returns after the storm is confirmed: see storm.h. */
-        if (!(e->flags & CLIENT_STORM) || storm_active(&det->storm, scope_id)) {
+        /*
+         * A storm client that returns after the storm is confirmed: see
+         * storm.h. A query no later than its last one is no return: a
+         * replay of the capture that recorded it would confirm every such
+         * client again.
+         */
+        if (!(e->flags & CLIENT_STORM) || storm_active(&det->storm, scope_id) ||
+            m->ts_sec <= (int64_t)e->last_seen) {
             touch_known(det, e, m->ts_sec);
             return;
         }

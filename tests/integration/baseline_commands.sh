@@ -45,6 +45,13 @@ grep -qF "bad.jsonl:2" "$TMP/bad.log" || fail "import error does not name line 2
     -o "$TMP/storm.jsonl" 2>"$TMP/storm.log" || fail "storm run failed: $(tail -3 "$TMP/storm.log")"
 storm_rows=$("$DNSFIRST" baseline list --state "$TMP/storm.db" | grep -c " storm ")
 [ "$storm_rows" -gt 0 ] || fail "no client is marked storm in the list"
+# A replay of the same capture is no return of the storm's clients: no alert.
+"$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --storm-threshold 1 --state "$TMP/storm.db" \
+    -o "$TMP/storm-replay.jsonl" 2>"$TMP/storm-replay.log" \
+    || fail "storm replay failed: $(tail -3 "$TMP/storm-replay.log")"
+[ ! -s "$TMP/storm-replay.jsonl" ] || fail "a replay alerted storm clients again: $(head -c 300 "$TMP/storm-replay.jsonl")"
+[ "$("$DNSFIRST" baseline list --state "$TMP/storm.db" | grep -c " storm ")" -eq "$storm_rows" ] \
+    || fail "a replay confirmed storm clients"
 "$DNSFIRST" baseline prune --storm --state "$TMP/storm.db" 2>"$TMP/prune.log" \
     || fail "prune --storm failed: $(cat "$TMP/prune.log")"
 grep -q "pruned $storm_rows storm client" "$TMP/prune.log" || fail "prune --storm: $(cat "$TMP/prune.log")"
