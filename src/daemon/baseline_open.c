@@ -1,16 +1,64 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/baseline_open.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "store/sqlite_store.h"
 #include "util/error.h"
 #include "util/log.h"
 
-/* What the user can do about each failure to open the baseline. */
-static const char *open_advice(int ret)
+/*
+ * Write into @p buf what is wrong with the directory of @p path: missing,
+ * or not a directory. Returns false, leaving @p buf alone, when it is a
+ * directory or cannot be checked.
+ */
+static bool describe_directory_problem(const char *path, char *buf, size_t size)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        return false; /* the current directory */
+    }
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir)) {
+        return false;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            return false;
+        }
+        snprintf(buf, size, "the directory '%s' does not exist, so create it or pass --state "
+                            "with a path in an existing directory", dir);
+        return true;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(buf, size, "'%s' is not a directory, so pass --state with a path in a "
+                            "directory", dir);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Return what the user can do about failure @p ret to open @p path. Advice
+ * about the directory is written into @p buf and returned from there.
+ */
+static const char *open_advice(int ret, const char *path, bool read_only, char *buf,
+                               size_t size)
 {
     switch (ret) {
     case DF_ENOTFOUND:
-        return "run 'dnsfirst run' first to create it, or pass --state";
+        if (describe_directory_problem(path, buf, size)) {
+            return buf;
+        }
+        return read_only ? "run 'dnsfirst run' first to create it, or pass --state"
+                         : "check the path and its permissions";
     case DF_ESTORE_CORRUPT:
         return "the file was left unchanged; restore it from a backup or an export, "
                "or pass --state with a new path";
@@ -22,6 +70,9 @@ static const char *open_advice(int ret)
         return "the file belongs to another program or a newer dnsfirst; it was left "
                "unchanged, so pass another --state";
     default:
+        if (describe_directory_problem(path, buf, size)) {
+            return buf;
+        }
         return "check the path and its permissions";
     }
 }
@@ -38,8 +89,9 @@ static int baseline_open_with(const struct config *cfg, bool read_only, bool qui
     enum sqlite_store_mode mode = read_only ? SQLITE_STORE_READ_ONLY : SQLITE_STORE_READ_WRITE;
     int ret = sqlite_store_open_with(cfg->state_path, mode, &opts, out, err, sizeof(err));
     if (ret != 0 && log_failure) {
+        char advice[4096 + 128];
         log_err("baseline, cannot open '%s' (%s: %s); %s", cfg->state_path, df_strerror(ret),
-                err, open_advice(ret));
+                err, open_advice(ret, cfg->state_path, read_only, advice, sizeof(advice)));
     }
     return ret;
 }

@@ -25,13 +25,14 @@ static const struct command_options baseline_options = {
              "       dnsfirst baseline prune --older-than DURATION|--storm [--state PATH]\n"
              "       dnsfirst baseline import FILE [--state PATH]",
     .summary = "list: one line per client (scope, client key, first and last seen, queries, "
-               "flags, first query name). stats: totals. forget: remove every client whose key "
+               "flags, first query name). stats: totals, with learned, alerted and storm "
+               "clients counted as list shows them. forget: remove every client whose key "
                "contains ADDRESS, so its next query alerts again. prune: remove clients last "
-               "seen more than DURATION before the newest last-seen time in the baseline; with "
-               "--storm, remove clients first seen during an alert storm and not seen "
-               "since. "
-               "export: one JSON object per client. import: merge such a file in one "
-               "transaction (earliest first seen and latest last seen win).",
+               "seen more than DURATION (above 0) before the newest last-seen time in the "
+               "baseline; with --storm, remove the storm clients: those first seen during an "
+               "alert storm that have not queried again outside a storm. export: one JSON "
+               "object per client. import: merge such a file in one transaction (earliest "
+               "first seen and latest last seen win).",
     .flags = OPT_CONFIG,
     .output_help = "File that list, stats and export write to, replacing it; - is standard "
                    "output.",
@@ -47,13 +48,25 @@ static void format_seconds(int64_t sec, char *buf, size_t size)
     }
 }
 
-/* Kind of baseline entry (learned, alerted, storm), for the FLAGS column of list. */
-static const char *row_kind(uint32_t flags)
+/* Kind of baseline entry, shown in the FLAGS column of list and counted by stats. */
+enum row_kind {
+    ROW_ALERTED,
+    ROW_LEARNED,
+    ROW_STORM, /* also when the learned flag is set */
+};
+
+static enum row_kind row_kind_of(uint32_t flags)
 {
     if (flags & STORE_CLIENT_STORM) {
-        return "storm";
+        return ROW_STORM;
     }
-    return (flags & STORE_CLIENT_LEARNED) ? "learned" : "alerted";
+    return (flags & STORE_CLIENT_LEARNED) ? ROW_LEARNED : ROW_ALERTED;
+}
+
+static const char *row_kind_name(enum row_kind kind)
+{
+    static const char *const names[] = { "alerted", "learned", "storm" };
+    return names[kind];
 }
 
 static int print_row(void *ctx, const struct store_client *row)
@@ -65,7 +78,7 @@ static int print_row(void *ctx, const struct store_client *row)
     format_seconds(row->last_seen, last, sizeof(last));
     fprintf(out, "%-40s %-44s %s %s %8llu %-7s %s\n", row->scope, row->client, first, last,
             (unsigned long long)row->query_count,
-            row_kind(row->flags), row->first_query);
+            row_kind_name(row_kind_of(row->flags)), row->first_query);
     return ferror(out) ? DF_EOUTPUT : 0;
 }
 
@@ -83,16 +96,18 @@ static int do_stats(struct store *st, FILE *out)
     if (ret != 0) {
         return ret;
     }
+
     char oldest[40] = "-";
     char newest[40] = "-";
     if (s.clients > 0) {
         format_seconds(s.oldest_first_seen, oldest, sizeof(oldest));
         format_seconds(s.newest_last_seen, newest, sizeof(newest));
     }
-    fprintf(out, "clients %llu\nscopes %llu\nlearned %llu\nalerted %llu\n"
+    fprintf(out, "clients %llu\nscopes %llu\nlearned %llu\nalerted %llu\nstorm %llu\n"
                  "outbox %llu\noldest_first_seen %s\nnewest_last_seen %s\n",
             (unsigned long long)s.clients, (unsigned long long)s.scopes,
-            (unsigned long long)s.learned, (unsigned long long)(s.clients - s.learned),
+            (unsigned long long)s.learned,
+            (unsigned long long)(s.clients - s.learned - s.storm), (unsigned long long)s.storm,
             (unsigned long long)s.outbox, oldest, newest);
     return 0;
 }
@@ -113,7 +128,8 @@ static int do_prune_storm(struct store *st)
     uint64_t removed = 0;
     int ret = st->ops->prune_flagged(st, STORE_CLIENT_STORM, &removed);
     if (ret == 0) {
-        fprintf(stderr, "dnsfirst baseline: pruned %llu storm client(s) never confirmed\n",
+        fprintf(stderr, "dnsfirst baseline: pruned %llu storm client(s) that have not "
+                        "queried again outside a storm\n",
                 (unsigned long long)removed);
     }
     return ret;
@@ -179,6 +195,13 @@ static int take_older_than(int *argc, char **argv, int64_t *seconds, bool *given
         }
         if (i + 1 >= *argc || config_parse_duration(argv[i + 1], seconds) != 0) {
             fprintf(stderr, "dnsfirst baseline: --older-than needs a duration such as 90d\n");
+            return EXIT_USAGE;
+        }
+        /* 0 would remove every client but those last seen in the newest second. */
+        if (*seconds == 0) {
+            fprintf(stderr, "dnsfirst baseline: invalid --older-than 0 (it would keep only the "
+                            "clients last seen in the newest second); give a duration above 0 "
+                            "such as 90d\n");
             return EXIT_USAGE;
         }
         memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(*argv));

@@ -5,7 +5,9 @@
  *
  * Defaults live only in the table as text: config_init() feeds each
  * default_text through the setting's own setter, so the README, --help and
- * the struct config that the program runs with cannot disagree.
+ * the struct config that the program runs with cannot disagree. Each
+ * default_text is also written as check-config prints it (a duration in the
+ * largest unit that divides it: 1d, not 24h), which test_config checks.
  */
 #include "daemon/config.h"
 
@@ -600,7 +602,7 @@ static const struct config_setting settings[] = {
         false, ENUM_SETTING, FIELD(scope), 0, 0, scope_choices,
     },
     {
-        "learning-period", CONFIG_TYPE_DURATION, "DURATION", "24h",
+        "learning-period", CONFIG_TYPE_DURATION, "DURATION", "1d",
         "Capture time at the start of a new baseline during which new clients are "
         "recorded without alerts; 0 alerts from the start.",
         false, DURATION_SETTING, FIELD(learning_period_s), 0, 0, NULL,
@@ -608,7 +610,8 @@ static const struct config_setting settings[] = {
     {
         "expiry", CONFIG_TYPE_DURATION, "DURATION", "90d",
         "Forget a client that has not queried for this long, so that its next query "
-        "alerts again.",
+        "alerts again; 0 turns expiry off, so no client is forgotten and no row is "
+        "removed at the end of a run.",
         false, DURATION_SETTING, FIELD(expiry_s), 0, 0, NULL,
     },
     {
@@ -770,7 +773,8 @@ static const struct config_setting settings[] = {
     {
         "flush-interval", CONFIG_TYPE_DURATION, "DURATION", "5m",
         "Capture time between writes of clients' last-seen times and query counts to "
-        "the baseline; a kill loses at most this much of them, never a client.",
+        "the baseline; a kill loses at most this much of them, never a client. 0 writes "
+        "them once per second of capture time, as 1s does.",
         false, DURATION_SETTING, FIELD(flush_interval_s), 0, 0, NULL,
     },
     {
@@ -857,7 +861,7 @@ static const struct config_setting settings[] = {
         false, UINT_SETTING, FIELD(storm_threshold), 0, UINT32_MAX, NULL,
     },
     {
-        "storm-interval", CONFIG_TYPE_DURATION, "DURATION", "60s",
+        "storm-interval", CONFIG_TYPE_DURATION, "DURATION", "1m",
         "Time between aggregated alerts during a storm.",
         false, DURATION_SETTING, FIELD(storm_interval_s), 0, 0, NULL,
     },
@@ -868,7 +872,7 @@ static const struct config_setting settings[] = {
         false, TEXT_SETTING, FIELD(metrics_address), 0, 0, NULL,
     },
     {
-        "stats-interval", CONFIG_TYPE_DURATION, "DURATION", "300s",
+        "stats-interval", CONFIG_TYPE_DURATION, "DURATION", "5m",
         "Wall time between statistics lines in the log of a live run; 0 is never.",
         false, DURATION_SETTING, FIELD(stats_interval_s), 0, 0, NULL,
     },

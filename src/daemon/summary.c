@@ -91,10 +91,16 @@ void summary_print_detection(FILE *out, const struct detector_stats *d,
         line(out, "clients seen", d->clients_seen);
         line(out, "clients learned", d->clients_learned);
         if (d->clients_learned > 0 && d->clients_new == 0) {
-            fprintf(out, "  (learned: first seen within their scope's learning period, "
-                         "see --learning-period)\n");
+            /* The stats do not tell a --learn run from a learning period, so name both. */
+            fprintf(out, "  (learned: first seen in a run with --learn, or within their scope's "
+                         "learning period, see --learning-period)\n");
         }
         line(out, "new clients", d->clients_new);
+        if (d->clients_storm > 0) {
+            fprintf(out, "  (not counted as new: %llu storm clients, reported in %llu "
+                         "aggregated storm alerts, see --storm-threshold)\n",
+                    (unsigned long long)d->clients_storm, (unsigned long long)d->storm_alerts);
+        }
         line(out, "clients expired", d->clients_expired);
         line(out, "responses matched to alerts", d->responses_matched);
         if (d->table_full + d->scope_full + d->pending_evicted + d->store_errors > 0) {

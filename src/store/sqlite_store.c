@@ -1399,9 +1399,9 @@ static int store_stats(struct store *st, struct store_stats *out)
     }
     char sql[2048];
     snprintf(sql, sizeof(sql),
-             "SELECT count(*), count(DISTINCT scope), total(flags & 1),"
-             " min(first_seen), max(last_seen), (SELECT count(*) FROM outbox)"
-             " FROM %s", source);
+             "SELECT count(*), count(DISTINCT scope), total((flags & 3) = 1),"
+             " min(first_seen), max(last_seen), (SELECT count(*) FROM outbox),"
+             " total((flags & 2) != 0) FROM %s", source);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(stmt);
@@ -1415,6 +1415,7 @@ static int store_stats(struct store *st, struct store_stats *out)
         out->oldest_first_seen = sqlite3_column_int64(stmt, 3);
         out->newest_last_seen = sqlite3_column_int64(stmt, 4);
         out->outbox = (uint64_t)sqlite3_column_int64(stmt, 5);
+        out->storm = (uint64_t)sqlite3_column_double(stmt, 6);
     } else {
         ret = sqlite_fail(s, rc, "reading statistics");
     }

@@ -41,7 +41,8 @@ struct store_client {
 struct store_stats {
     uint64_t clients;
     uint64_t scopes;
-    uint64_t learned;
+    uint64_t learned;       /* rows learned and not storm rows */
+    uint64_t storm;         /* rows first seen during an alert storm */
     uint64_t outbox;        /* alerts committed and not yet written */
     int64_t oldest_first_seen;
     int64_t newest_last_seen;

@@ -39,12 +39,26 @@ grep -qF "bad.jsonl:2" "$TMP/bad.log" || fail "import error does not name line 2
 "$DNSFIRST" baseline prune --older-than 1d --state "$STATE" 2>/dev/null || fail "prune failed"
 [ "$(rows "$STATE")" -eq $((expected - 2)) ] || fail "prune --older-than 1d removed clients"
 
+# --older-than 0 would remove nearly everyone: a usage error that changes nothing.
+rc=0
+"$DNSFIRST" baseline prune --older-than 0 --state "$STATE" 2>"$TMP/prune0.log" || rc=$?
+[ "$rc" -eq 2 ] || fail "prune --older-than 0 exited $rc, expected 2"
+grep -q "invalid --older-than 0" "$TMP/prune0.log" || fail "prune --older-than 0: $(cat "$TMP/prune0.log")"
+[ "$(rows "$STATE")" -eq $((expected - 2)) ] || fail "prune --older-than 0 removed clients"
+
 # A storm threshold of 1 per minute puts every client after the first into a storm;
 # prune --storm removes those and keeps the one alerted singly.
 "$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --storm-threshold 1 --state "$TMP/storm.db" \
     -o "$TMP/storm.jsonl" 2>"$TMP/storm.log" || fail "storm run failed: $(tail -3 "$TMP/storm.log")"
 storm_rows=$("$DNSFIRST" baseline list --state "$TMP/storm.db" | grep -c " storm ")
 [ "$storm_rows" -gt 0 ] || fail "no client is marked storm in the list"
+# stats counts each kind as list shows it: storm rows are not alerted ones.
+alerted_rows=$("$DNSFIRST" baseline list --state "$TMP/storm.db" | grep -c " alerted ")
+"$DNSFIRST" baseline stats --state "$TMP/storm.db" >"$TMP/storm-stats.txt" || fail "stats failed"
+for kind in "storm $storm_rows" "alerted $alerted_rows" "learned 0" "clients $expected"; do
+    grep -qx "$kind" "$TMP/storm-stats.txt" \
+        || fail "stats does not say '$kind': $(tr '\n' ' ' <"$TMP/storm-stats.txt")"
+done
 # A replay of the same capture is no return of the storm's clients: no alert.
 "$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --storm-threshold 1 --state "$TMP/storm.db" \
     -o "$TMP/storm-replay.jsonl" 2>"$TMP/storm-replay.log" \

@@ -87,5 +87,38 @@ sed -n '/^<!-- settings table/,/^<!-- end of settings table/p' "$REPO/README.md"
 cmp -s "$TMP/settings.md" "$TMP/readme-settings.md" \
     || case_fail "README settings table differs from 'dnsfirst check-config --markdown'; regenerate it"
 
+# check-config without a file prints every single-value default as the table's Default column.
+"$DNSFIRST" check-config >"$TMP/defaults.conf" 2>/dev/null || case_fail "check-config without a file failed"
+while IFS='|' read -r _ key _ default _; do
+    key=$(echo "$key" | tr -d ' `')
+    default=$(echo "$default" | sed 's/^ *`//; s/` *$//; s/^ *$//')
+    [ -n "$default" ] || continue
+    [ "$(grep -c "^$key = " "$TMP/defaults.conf")" -eq 1 ] || continue
+    printed=$(sed -n "s/^$key = //p" "$TMP/defaults.conf")
+    [ "$printed" = "$default" ] \
+        || case_fail "check-config prints '$key = $printed', the README table's default is '$default'"
+done < <(tail -n +3 "$TMP/settings.md" | sed 's/\\|/,/g') # no escaped | splits a row
+
+# A --state in a missing directory: the error names the directory, for run and import.
+printf '' >"$TMP/empty.jsonl"
+for args in "run -r $SAMPLE --learning-period 0" "baseline import $TMP/empty.jsonl"; do
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    if expect_exit 1 "state in a missing directory" $args --state "$TMP/nodir/x.db"; then
+        grep -qF "the directory '$TMP/nodir' does not exist" "$TMP/err" \
+            || case_fail "'$args' does not name the missing directory: $(head -c 400 "$TMP/err")"
+        if grep -qF "run 'dnsfirst run' first" "$TMP/err"; then
+            case_fail "'$args' advises running dnsfirst run for a missing directory"
+        fi
+    fi
+done
+[ -e "$TMP/nodir" ] && case_fail "a failed open created $TMP/nodir"
+
+# prune --storm: --help and the README describe the removed clients in the same words.
+storm_rule="first seen during an alert storm that have not queried again outside a storm"
+"$DNSFIRST" baseline --help | tr -s ' \n' '  ' | grep -qF "$storm_rule" \
+    || case_fail "baseline --help does not say prune --storm removes clients $storm_rule"
+tr -s ' \n' '  ' <"$REPO/README.md" | grep -qF "$storm_rule" \
+    || case_fail "README does not say prune --storm removes clients $storm_rule"
+
 [ "$failures" -eq 0 ] || fail "$failures checks failed"
 note "all checks passed"

@@ -2,7 +2,8 @@
 # The snapshot of the client table beside the baseline (STATE.clients): a
 # clean run writes it, the next run loads it instead of the rows, and a
 # baseline command (forget) makes it stale, so the forgotten client alerts
-# again. A damaged snapshot is passed over for the rows.
+# again. A damaged snapshot is passed over for the rows. A snapshot file
+# that is not used is logged at the default level, a missing one only at info.
 TEST_NAME=client_snapshot
 source "$(dirname "$0")/lib.sh"
 require_dnsfirst
@@ -11,9 +12,10 @@ STATE=$TMP/b.db
 SNAPSHOT=$STATE.clients
 expected=$(wc -l <"$SAMPLE_EXPECTED")
 
-# run N: one run on the sample, alerts to $TMP/alertsN.jsonl, log to $TMP/runN.log.
+# run N [LEVEL]: one run on the sample at log level LEVEL (default info), alerts to
+# $TMP/alertsN.jsonl, log to $TMP/runN.log.
 run() {
-    "$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --log-level info --state "$STATE" \
+    "$DNSFIRST" run -r "$SAMPLE" --learning-period 0 --log-level "${2:-info}" --state "$STATE" \
         -o "$TMP/alerts$1.jsonl" 2>"$TMP/run$1.log" \
         || fail "run $1 failed: $(tail -3 "$TMP/run$1.log")"
 }
@@ -34,7 +36,8 @@ logged 2 "loaded $expected clients"
 # forget changes the baseline: the snapshot is stale and the client is new again.
 "$DNSFIRST" baseline forget 198.51.100.7 --state "$STATE" 2>"$TMP/forget.log" \
     || fail "forget failed: $(cat "$TMP/forget.log")"
-run 3
+# At the default level too: the start read every row, and the log gives the reason.
+run 3 notice
 logged 3 "snapshot '.*' not used: stale"
 logged 3 "loaded $((expected - 2)) clients"
 [ "$(alerts 3)" -eq 2 ] || fail "run 3 after forget raised $(alerts 3) alerts, expected 2"
@@ -53,8 +56,14 @@ logged 5 "loaded $expected clients"
 [ "$(alerts 5)" -eq 0 ] || fail "run 5 after damage raised $(alerts 5) alerts"
 
 truncate -s 100 "$SNAPSHOT"
-run 6
+run 6 notice
 logged 6 "snapshot '.*' not used: truncated"
 [ "$(alerts 6)" -eq 0 ] || fail "run 6 after truncation raised $(alerts 6) alerts"
+
+# Without a snapshot file, nothing about it is logged at the default level.
+rm -f "$SNAPSHOT"
+run 7 notice
+! grep -q "snapshot '" "$TMP/run7.log" || fail "run 7 without a snapshot logs: $(grep "snapshot '" "$TMP/run7.log")"
+logged 7 "loaded $expected clients"
 
 note "written, used, stale after forget, damaged and truncated files passed over"

@@ -7,7 +7,7 @@ set -u
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 TESTS=(cli demo state_errors ground_truth kill_recovery corpus_decode live_capture live_replay enrichment)
-TESTS+=(hostile_captures baseline_commands)
+TESTS+=(hostile_captures baseline_commands run_summary)
 TESTS+=(client_snapshot)
 TESTS+=(peer_opinions)
 TESTS+=(dnstap_unbound dnstap_knot dnstap_bind dnstap_restart dnstap_garbage dnstap_file)

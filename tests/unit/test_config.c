@@ -645,7 +645,7 @@ static void test_config_print_markdown_lists_every_setting(void **state)
     fclose(out);
 
     assert_non_null(strstr(text, "| Key | Flag | Default | Meaning |\n"));
-    assert_non_null(strstr(text, "| `learning-period` | `--learning-period DURATION` | `24h` |"));
+    assert_non_null(strstr(text, "| `learning-period` | `--learning-period DURATION` | `1d` |"));
     assert_non_null(strstr(text, "| `scope` | `--scope server\\|site` | `server` |"));
     assert_non_null(strstr(text, "| `learn` | `--learn` | `false` |"));
     for (size_t i = 0; i < config_setting_count(); i++) {
@@ -653,6 +653,38 @@ static void test_config_print_markdown_lists_every_setting(void **state)
         snprintf(cell, sizeof(cell), "| `%s` |", config_setting_at(i)->name);
         assert_non_null(strstr(text, cell));
     }
+}
+
+/* check-config prints each default exactly as the settings table writes it. */
+static void test_config_print_matches_default_text(void **state)
+{
+    (void)state;
+    struct config cfg;
+    config_init(&cfg);
+    for (size_t i = 0; i < config_setting_count(); i++) {
+        const struct config_setting *s = config_setting_at(i);
+        if (s->format == NULL || s->default_text[0] == '\0') {
+            continue;
+        }
+        char value[8192];
+        s->format(&cfg, s, value, sizeof(value));
+        if (strcmp(value, s->default_text) != 0) {
+            fail_msg("%s: check-config prints '%s', the settings table says '%s'", s->name,
+                     value, s->default_text);
+        }
+    }
+}
+
+/* The help text, and so the README table, explains what 0 means where it is special. */
+static void test_config_help_explains_zero(void **state)
+{
+    (void)state;
+    const struct config_setting *expiry = config_setting_find("expiry");
+    const struct config_setting *flush = config_setting_find("flush-interval");
+    assert_non_null(expiry);
+    assert_non_null(flush);
+    assert_non_null(strstr(expiry->help, "0 turns expiry off"));
+    assert_non_null(strstr(flush->help, "0 writes them once per second of capture time"));
 }
 
 int main(void)
@@ -681,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_config_print_round_trips),
         cmocka_unit_test(test_config_print_wraps_long_lists),
         cmocka_unit_test(test_config_print_markdown_lists_every_setting),
+        cmocka_unit_test(test_config_print_matches_default_text),
+        cmocka_unit_test(test_config_help_explains_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

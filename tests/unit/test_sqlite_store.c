@@ -764,6 +764,30 @@ static void test_changes_keep_any_text(void **state)
     st->ops->close(st);
 }
 
+static void test_stats_count_row_kinds(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    struct store_client rows[] = {
+        make_row("s", "192.0.2.1/32", 1, 1, 1, 0, "a. A"),
+        make_row("s", "192.0.2.2/32", 1, 1, 1, STORE_CLIENT_LEARNED, "b. A"),
+        make_row("s", "192.0.2.3/32", 1, 1, 1, STORE_CLIENT_STORM, "c. A"),
+        make_row("s", "192.0.2.4/32", 1, 1, 1, STORE_CLIENT_STORM | STORE_CLIENT_LEARNED, "d. A"),
+    };
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(st->ops->submit_new(st, &rows[i], NULL, 0), 0);
+    }
+    assert_int_equal(st->ops->sync(st), 0);
+
+    /* A storm row counts as storm even when it was also learned, as list shows it. */
+    struct store_stats stats;
+    assert_int_equal(st->ops->stats(st, &stats), 0);
+    assert_int_equal(stats.clients, 4);
+    assert_int_equal(stats.learned, 1);
+    assert_int_equal(stats.storm, 2);
+    st->ops->close(st);
+}
+
 static void test_idle_writer_merges_changes(void **state)
 {
     struct fixture *f = *state;
@@ -1193,6 +1217,7 @@ int main(void)
         STORE_TEST(test_prune_keeps_refreshed_rows),
         STORE_TEST(test_changes_merge_before_reads),
         STORE_TEST(test_changes_keep_any_text),
+        STORE_TEST(test_stats_count_row_kinds),
         STORE_TEST(test_idle_writer_merges_changes),
         STORE_TEST(test_busy_writer_bounds_changes),
         STORE_TEST(test_schema_version_1_upgrades),
