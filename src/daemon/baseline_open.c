@@ -101,6 +101,19 @@ int baseline_open(const struct config *cfg, bool read_only, struct store **out)
     return baseline_open_with(cfg, read_only, true, true, out);
 }
 
+int baseline_open_existing(const struct config *cfg, struct store **out)
+{
+    struct stat sb;
+    if (stat(cfg->state_path, &sb) != 0 && errno == ENOENT) {
+        char buf[512];
+        log_err("baseline, cannot open '%s' (%s); %s", cfg->state_path,
+                df_strerror(DF_ENOTFOUND),
+                open_advice(DF_ENOTFOUND, cfg->state_path, true, buf, sizeof(buf)));
+        return DF_ENOTFOUND;
+    }
+    return baseline_open(cfg, false, out);
+}
+
 int baseline_open_for_reading(const struct config *cfg, struct store **out)
 {
     return baseline_open_with(cfg, true, true, true, out);

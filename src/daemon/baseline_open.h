@@ -11,6 +11,12 @@
 int baseline_open(const struct config *cfg, bool read_only, struct store **out);
 
 /*
+ * Open cfg->state_path for writing, as baseline_open(), but fail with
+ * DF_ENOTFOUND instead of creating it when the file is missing.
+ */
+int baseline_open_existing(const struct config *cfg, struct store **out);
+
+/*
  * Open cfg->state_path read-only for list, stats and export, which see
  * the changes a writer has not merged yet too. Returns as baseline_open().
  */

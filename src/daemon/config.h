@@ -131,7 +131,7 @@ struct config {
 #define CONFIG_LIST_INTERNAL 0x1
 #define CONFIG_LIST_DNS_PORT 0x2
 #define CONFIG_LIST_DNSTAP 0x4
-#define CONFIG_LIST_INTERFACE 0x4
+#define CONFIG_LIST_INTERFACE 0x8
 
 /* Durations are capped so that capture time plus a duration cannot overflow. */
 #define CONFIG_DURATION_MAX_S (36500 * INT64_C(86400)) /* 36500d, about 100 years */

@@ -500,10 +500,13 @@ static void record_new(struct detector *det, uint32_t scope_id, const struct sco
                        const struct prefix *key, struct client_entry *e,
                        const struct dns_message *m)
 {
+    /* An expired or confirmed storm client may have been counted already. */
+    if (!(e->flags & CLIENT_SEEN_RUN)) {
+        det->stats.clients_seen++;
+    }
     e->last_seen = (uint32_t)m->ts_sec;
     e->unflushed = 0;
     e->flags = CLIENT_SEEN_RUN;
-    det->stats.clients_seen++;
 
     if (in_learning_period(det, s, m->ts_sec)) {
         struct store_client row;

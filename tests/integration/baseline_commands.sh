@@ -72,4 +72,14 @@ grep -q "pruned $storm_rows storm client" "$TMP/prune.log" || fail "prune --stor
 [ "$("$DNSFIRST" baseline list --state "$TMP/storm.db" | grep -c " storm ")" -eq 0 ] \
     || fail "storm clients remain after prune --storm"
 
+# forget and prune edit a baseline: on a missing file they fail and create nothing.
+for sub in "forget 192.0.2.1" "prune --older-than 1d"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$DNSFIRST" baseline $sub --state "$TMP/missing.db" 2>"$TMP/missing.log" || rc=$?
+    [ "$rc" -eq 1 ] || fail "baseline $sub on a missing file: exit $rc, expected 1"
+    grep -q "not found" "$TMP/missing.log" || fail "baseline $sub: $(cat "$TMP/missing.log")"
+    [ ! -e "$TMP/missing.db" ] || fail "baseline $sub created $TMP/missing.db"
+done
+
 note "list, stats, forget, export, import, prune and prune --storm behave"

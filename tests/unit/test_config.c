@@ -562,6 +562,23 @@ static void test_config_sources_replace_lists_in_turn(void **state)
     assert_int_equal(cfg.internal_count, 3);
 }
 
+static void test_config_lists_replace_independently(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[512];
+    config_init(&cfg);
+    assert_int_equal(load_text(&cfg, "interface = eth0\ndnstap = unix:/tmp/a.sock\n",
+                               err, sizeof(err)), 0);
+
+    /* Replacing the dnstap list must not count as replacing the interfaces. */
+    assert_int_equal(config_set(&cfg, "dnstap", "unix:/tmp/b.sock", err, sizeof(err)), 0);
+    assert_int_equal(config_set(&cfg, "interface", "eth1", err, sizeof(err)), 0);
+    assert_int_equal(cfg.dnstap_count, 1);
+    assert_int_equal(cfg.interface_count, 1);
+    assert_string_equal(cfg.interfaces[0], "eth1");
+}
+
 static void test_config_print_round_trips(void **state)
 {
     (void)state;
@@ -700,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_config_response_wait_takes_milliseconds),
         cmocka_unit_test(test_config_dns_port_replaces_default),
         cmocka_unit_test(test_config_internal_replaces_defaults),
+        cmocka_unit_test(test_config_lists_replace_independently),
         cmocka_unit_test(test_config_internal_add_keeps_defaults),
         cmocka_unit_test(test_config_internal_none),
         cmocka_unit_test(test_config_validate_rejects_inconsistent),
