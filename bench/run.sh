@@ -55,6 +55,13 @@ log() {
 
 mkdir -p "$WORK/bin" "$WORK/logs" "$RESULTS_DIR"
 
+# --report-only reports on the last run, so it takes that run's mode.
+if [ $REPORT_ONLY -eq 1 ] && [ -f "$WORK/logs/mode" ]; then
+    read -r QUICK RUNS <"$WORK/logs/mode"
+elif [ $REPORT_ONLY -eq 0 ]; then
+    echo "$QUICK $RUNS" >"$WORK/logs/mode"
+fi
+
 # ---- build ----
 
 if [ ! -x /usr/bin/time ]; then
@@ -186,7 +193,7 @@ RAW=$WORK/raw.tsv
 measure() {
     local capture=$1 tool=$2 run=$3
     command_for "$tool" "$WORK/$capture.pcap"
-    rm -f "$STATE" "$STATE-wal" "$STATE-shm" "$STATE-journal"
+    rm -f "$STATE" "$STATE-wal" "$STATE-shm" "$STATE-journal" "$STATE.clients"
     local err=$ERR
     if [ "$err" != /dev/null ]; then
         err=$WORK/logs/$capture-$tool.err
@@ -246,7 +253,10 @@ known_rss() {
     local state=$WORK/known.db err=$WORK/logs/$capture-known.err
     rm -f "$state" "$state"-* "$state.clients"
     "$DNSFIRST" run -r "$WORK/$capture.pcap" --state "$state" --learn -o /dev/null 2>/dev/null
-    "$DNSFIRST" run --dnstap "unix:$WORK/known.sock" --state "$state" -o /dev/null 2>"$err" &
+    # --expiry 0: the sensor's clock is the wall clock, and the captures are
+    # older than the default expiry, which would forget every client.
+    "$DNSFIRST" run --dnstap "unix:$WORK/known.sock" --state "$state" --expiry 0 \
+        -o /dev/null 2>"$err" &
     local pid=$! i
     for i in $(seq 1 600); do
         grep -q "loaded" "$err" && break
@@ -285,13 +295,15 @@ failures() {
     awk -F'\t' -v c="$1" -v t="$2" '$1 == c && $2 == t && $6 != 0 { n++ } END { print n + 0 }' "$RAW"
 }
 
-# summary_value CAPTURE TOOL NAME: the number after NAME on the last line of
-# dnsfirst's summary (standard error) that has one, e.g. "alerts 1234".
+# summary_value CAPTURE TOOL NAME: the number on the line of dnsfirst's
+# summary (standard error) whose label is exactly NAME, e.g. "  alerts  1234";
+# "storm alerts" or "responses matched to alerts" are other lines.
 summary_value() {
     awk -v k="$3" '{
-            if (match($0, "(^|[^a-z_ ]|[ ])" k "[ :=]+[0-9]+$")) {
-                v = substr($0, RSTART, RLENGTH); sub(/^.*[^0-9]/, "", v)
-            } } END { print v }' "$WORK/logs/$1-$2.err" 2>/dev/null
+            line = $0; sub(/^ +/, "", line)
+            label = line; sub(/ +[0-9]+$/, "", label)
+            if (label == k && match(line, /[0-9]+$/)) { v = substr(line, RSTART, RLENGTH) }
+        } END { print v }' "$WORK/logs/$1-$2.err" 2>/dev/null
 }
 
 label_for() {
@@ -361,7 +373,7 @@ extra_metrics() {
     pairs_small=$(truth mem100k external_pairs)
     pairs_large=$(truth mem1m external_pairs)
     awk -v a="$rss_small" -v b="$rss_large" -v pa="$pairs_small" -v pb="$pairs_large" 'BEGIN {
-        printf "- Peak RSS while alerting every client: %.1f MiB with %d (server, client) pairs, %.1f MiB with %d: %.0f bytes per pair (alerts in flight included)\n",
+        printf "- Peak RSS while alerting every client: %.1f MiB with %d (server, client) pairs, %.1f MiB with %d: %.0f bytes per pair (alerts in flight included; a difference of two noisy peaks)\n",
             a / 1024, pa, b / 1024, pb, (b - a) * 1024 / (pb - pa) }'
     local known_small known_large
     known_small=$(cat "$WORK/logs/mem100k-known.txt" 2>/dev/null || echo "")
@@ -474,5 +486,17 @@ report() {
 
 report | tee "$RESULTS_DIR/latest.md"
 
-# Intel lists: load time and lookup rate on 1,000,000 names and 500,000 prefixes.
+# Intel lists: load time and lookup rate on 1,000,000 names and 500,000
+# generated prefixes (fewer after duplicates are merged).
+{
+    echo
+    echo "## Intel lists (bench/intel_bench)"
+    echo
+} | tee -a "$RESULTS_DIR/latest.md"
 gcc -std=c11 -D_GNU_SOURCE -O2 -I"$REPO_DIR/src" -o "$WORK/bin/intel_bench" "$BENCH_DIR/intel_bench.c" "$REPO_DIR"/src/enrich/intel_{domains,addresses}.c "$REPO_DIR"/src/util/{addr,error}.c "$REPO_DIR/src/decode/dns_text.c" && "$WORK/bin/intel_bench" "$WORK" | tee -a "$RESULTS_DIR/latest.md"
+
+# A run whose alert counts disagree with the ground truth is a failed run.
+if grep -q "MISMATCH" "$RESULTS_DIR/latest.md"; then
+    log "dnsfirst's alert counts disagree with the ground truth (MISMATCH above)"
+    exit 1
+fi
