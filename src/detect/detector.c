@@ -43,7 +43,8 @@ struct detector {
     int64_t now_ns;          /* latest capture time seen */
     int64_t next_second_ns;  /* the clock's second changes at or after this time */
     int64_t storm_sec;       /* detector time of the last storm tick */
-    int64_t next_flush_sec;  /* capture time of the next last-seen flush */
+    int64_t flush_sec;       /* capture second of the last flush step; INT64_MIN before */
+    uint64_t flush_cursor;   /* next slot the flush visits */
     const char *const *input_names;
     size_t input_count;
     int first_error;         /* first store error, reported by detector_finish */
@@ -74,7 +75,7 @@ int detector_create(const struct config *cfg, struct store *st, struct detector 
     for (size_t i = 0; i < cfg->dns_port_count; i++) {
         det->dns_ports[cfg->dns_ports[i] / 8] |= (uint8_t)(1u << (cfg->dns_ports[i] % 8));
     }
-    det->next_flush_sec = INT64_MIN;
+    det->flush_sec = INT64_MIN;
     storm_init(&det->storm, cfg->storm_threshold, cfg->storm_interval_s, submit_storm_row, det);
 
     int ret = scope_registry_init(&det->scopes, cfg->scope, cfg->site_name);
@@ -644,24 +645,54 @@ __attribute__((noinline)) static void process_query(struct detector *det,
 /* ---- time ------------------------------------------------------------- */
 
 /* Submit the last-seen updates gathered in memory, and forget expired clients. */
-static void flush_seen(struct detector *det, int64_t now)
+/*
+ * Visit @p count slots from det->flush_cursor on, wrapping around: submit
+ * the last-seen updates gathered in memory and forget expired clients.
+ */
+static void flush_slots(struct detector *det, int64_t now, uint64_t count)
 {
     struct client_table *t = &det->clients;
-    for (uint64_t i = 0; i < t->capacity; i++) {
+    uint64_t i = det->flush_cursor < t->capacity ? det->flush_cursor : 0;
+    uint64_t visited = 0;
+    while (visited < count) {
         struct client_entry *e = &t->slots[i];
-        if (e->scope == 0) {
-            continue;
-        }
-        if (e->flags & CLIENT_DIRTY) {
+        if (e->scope != 0 && (e->flags & CLIENT_DIRTY)) {
             submit_entry_seen(det, e);
         }
-        if (is_expired(det, e, now)) {
-            /* The entry that shifts into this slot still needs a visit. */
+        if (e->scope != 0 && is_expired(det, e, now)) {
+            /* The entry that shifts into this slot is visited next, in its place. */
             client_table_remove(t, e);
             det->stats.clients_expired++;
-            i--;
+            continue;
         }
+        i = i + 1 < t->capacity ? i + 1 : 0;
+        visited++;
     }
+    det->flush_cursor = i;
+}
+
+/* Flush the whole table, as at the end of a run. */
+static void flush_seen(struct detector *det, int64_t now)
+{
+    det->flush_cursor = 0;
+    flush_slots(det, now, det->clients.capacity);
+}
+
+/*
+ * Flush the share of the table that @p seconds of capture time are due, so
+ * that the cursor sweeps the whole table once per flush interval. A flush
+ * of every client at once would hand the writer hundreds of thousands of
+ * updates in one burst, and the packet path would wait on the full queue:
+ * on the 10M-packet benchmark capture the three flushes cost 0.3 to 0.5 s.
+ */
+static void flush_seen_share(struct detector *det, int64_t now, int64_t seconds)
+{
+    uint64_t capacity = det->clients.capacity;
+    uint64_t interval = det->cfg->flush_interval_s > 0 ? (uint64_t)det->cfg->flush_interval_s : 1;
+    uint64_t due = (uint64_t)seconds >= interval ? capacity
+                                                 : (capacity * (uint64_t)seconds + interval - 1) /
+                                                       interval;
+    flush_slots(det, now, due);
 }
 
 /*
@@ -692,11 +723,11 @@ __attribute__((noinline)) static void second_tick(struct detector *det, int64_t 
         det->storm_sec = now;
         note_store_error(det, storm_tick(&det->storm, now));
     }
-    if (det->next_flush_sec == INT64_MIN) {
-        det->next_flush_sec = now + det->cfg->flush_interval_s;
-    } else if (now >= det->next_flush_sec) {
-        flush_seen(det, now);
-        det->next_flush_sec = now + det->cfg->flush_interval_s;
+    if (det->flush_sec != INT64_MIN && now > det->flush_sec) {
+        flush_seen_share(det, now, now - det->flush_sec);
+    }
+    if (det->flush_sec == INT64_MIN || now > det->flush_sec) {
+        det->flush_sec = now;
     }
 }
 
