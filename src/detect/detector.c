@@ -683,7 +683,8 @@ static void flush_seen(struct detector *det, int64_t now)
  * that the cursor sweeps the whole table once per flush interval. A flush
  * of every client at once would hand the writer hundreds of thousands of
  * updates in one burst, and the packet path would wait on the full queue:
- * on the 10M-packet benchmark capture the three flushes cost 0.3 to 0.5 s.
+ * on the 10M-packet benchmark capture 15 to 30 times a run, against 6 or 7
+ * with the flush spread (2-core VM).
  */
 static void flush_seen_share(struct detector *det, int64_t now, int64_t seconds)
 {
