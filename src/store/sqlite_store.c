@@ -29,7 +29,7 @@
  * its alert repeats: a duplicate, never a lost alert. FULL would add an
  * fsync per batch without changing that outcome.
  */
-#include "store/sqlite_store.h"
+#include "store/sqlite_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,98 +45,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output/json_writer.h"
 #include "store/write_queue.h"
 #include "util/addr.h"
 #include "util/error.h"
 
 #define BUSY_TIMEOUT_DEFAULT_MS 1000
 #define MMAP_SIZE_TEXT "1073741824" /* 1 GiB of address space, not memory */
-
-struct statements {
-    sqlite3_stmt *begin;
-    sqlite3_stmt *commit;
-    sqlite3_stmt *rollback;
-    sqlite3_stmt *client_new;
-    sqlite3_stmt *client_seen;
-    sqlite3_stmt *client_merge;
-    sqlite3_stmt *change_add;
-    sqlite3_stmt *changes_sorted;
-    sqlite3_stmt *changes_drop;
-    sqlite3_stmt *outbox_add;
-    sqlite3_stmt *outbox_drop;
-    sqlite3_stmt *outbox_clear;
-    sqlite3_stmt *scope_get;
-    sqlite3_stmt *scope_set;
-    sqlite3_stmt *generation_bump;
-};
-
-struct sqlite_store {
-    struct store base; /* first: a struct store * is a struct sqlite_store * */
-    enum sqlite_store_mode mode;
-    sqlite3 *db;
-    int lock_fd;
-    pthread_mutex_t db_lock;
-    struct statements stmt;
-    struct write_queue *queue;
-    /* Target of the running forget, read by the dnsfirst_covers() SQL function. */
-    struct prefix forget_target;
-    bool forget_target_valid;
-    int64_t schema_version; /* of the file as opened; 1 has no client_changes */
-    uint64_t changes_pending; /* changes in client_changes, under db_lock */
-    uint64_t changes_pending_max;
-    int64_t changes_min_last_seen; /* of every change in client_changes */
-    bool pending_view_built; /* READ_ONLY: temp.pending_clients is filled */
-    /* The JSON text of the client_changes row being written, reused. */
-    char *json;
-    size_t json_len;
-    size_t json_capacity;
-    char error[512];
-};
-
-/*
- * The writer appends every client write to client_changes instead of
- * updating clients in place. Updating clients seeks a random leaf of its
- * B-tree per client, so a batch that records thousands of new clients
- * rewrites thousands of pages; an append touches only the table's last
- * pages. A row of client_changes holds up to CHANGES_PER_ROW changes as one
- * JSON array of [kind, scope, client, first_seen, last_seen, query_count,
- * flags, first_query] arrays (kind is WRITE_ITEM_NEW or WRITE_ITEM_SEEN),
- * which SQLite's json_each() reads back. On a generated 10-million-packet
- * capture with 824,915 new clients, `run --learn` took 8.5 s with updates
- * in place and 3.1 s with one row per change (one run each, 2-core VM). On
- * the 1M-packet capture the writer thread spent 5,867 instructions per
- * change with one row per change and 1,673 with JSON rows (callgrind). The changes are merged into clients in key order when
- * the writer has been idle for a second, after every batch once too many
- * wait, and before any operation that reads or deletes clients.
- */
-#define CLIENT_CHANGES_SQL                                                   \
-    "CREATE TABLE client_changes("                                           \
-    " id INTEGER PRIMARY KEY,"                                               \
-    " count INTEGER NOT NULL,"                                               \
-    " min_last_seen INTEGER NOT NULL,"                                       \
-    " changes TEXT NOT NULL);"
-
-/* The changes of a client_changes row, one per row of the result, in order. */
-#define CHANGE_ROWS_SQL(where)                                                  \
-    "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
-    " j.value ->> 1 AS scope, j.value ->> 2 AS client,"                         \
-    " j.value ->> 3 AS first_seen, j.value ->> 4 AS last_seen,"                 \
-    " j.value ->> 5 AS query_count, j.value ->> 6 AS flags,"                    \
-    " j.value ->> 7 AS first_query"                                              \
-    " FROM main.client_changes c, json_each(c.changes) j " where ")"
-
-/* Changes per row of client_changes, and so per merge step of an idle writer. */
-#define CHANGES_PER_ROW 4096
-
-/*
- * Past this many changes not merged yet, the writer merges as many changes
- * as each batch adds, even when it is busy, so that client_changes stays
- * bounded on
- * a sensor that is never idle: about 70 bytes of disk per change, measured
- * on the 1M-packet benchmark capture.
- */
-#define CHANGES_PENDING_MAX 4194304
 
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
@@ -179,13 +93,6 @@ static const char client_merge_sql[] =
     " first_query = CASE WHEN excluded.first_seen < first_seen"
     " THEN excluded.first_query ELSE first_query END";
 
-static const char change_add_sql[] =
-    "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(?1, ?2, ?3)";
-
-static const char changes_sorted_sql[] =
-    "SELECT kind, scope, client, first_seen, last_seen, query_count, flags,"
-    " first_query FROM " CHANGE_ROWS_SQL("WHERE c.id <= ?1")
-    " ORDER BY scope, client, id, seq";
 
 /*
  * The generation counts the transactions that changed clients or scopes, so
@@ -199,56 +106,6 @@ static const char generation_init_sql[] =
     "INSERT OR IGNORE INTO meta(key, value)"
     " VALUES('generation', random() & 0x3fffffffffffffff)";
 
-static struct sqlite_store *store_of(struct store *st)
-{
-    return (struct sqlite_store *)st;
-}
-
-static void error_set(struct sqlite_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void error_set(struct sqlite_store *s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->error, sizeof(s->error), fmt, ap);
-    va_end(ap);
-}
-
-/* Map an SQLite result code to the project's error space. */
-static int code_from_sqlite(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return DF_ESTORE_LOCKED;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return DF_ESTORE_CORRUPT;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        return DF_ESTORE_READONLY;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_IOERR:
-        return -EIO;
-    default:
-        return DF_ESTORE;
-    }
-}
-
-/* Record SQLite's message for a failed @p what and return the mapped code. */
-static int sqlite_fail(struct sqlite_store *s, int rc, const char *what)
-{
-    error_set(s, "%s failed: %s", what, sqlite3_errmsg(s->db));
-    return code_from_sqlite(rc);
-}
 
 static int code_from_errno(int err)
 {
@@ -261,53 +118,6 @@ static int code_from_errno(int err)
         return DF_ENOTFOUND;
     default:
         return -err;
-    }
-}
-
-/* Step a statement that returns no rows, then reset it. */
-static int stmt_run(struct sqlite_store *s, sqlite3_stmt *stmt, const char *what)
-{
-    int rc = sqlite3_step(stmt);
-    int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        ret = sqlite_fail(s, rc, what);
-    }
-    sqlite3_reset(stmt);
-    return ret;
-}
-
-static int exec_sql(struct sqlite_store *s, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : sqlite_fail(s, rc, what);
-}
-
-/* Run a statement whose first column of the first row is an integer. */
-static int query_int64(struct sqlite_store *s, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        return sqlite_fail(s, rc, sql);
-    }
-
-    int ret = 0;
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(stmt, 0);
-    } else if (rc == SQLITE_DONE) {
-        *out = 0;
-    } else {
-        ret = sqlite_fail(s, rc, sql);
-    }
-    sqlite3_finalize(stmt);
-    return ret;
-}
-
-static void rollback_if_open(struct sqlite_store *s)
-{
-    if (!sqlite3_get_autocommit(s->db)) {
-        stmt_run(s, s->stmt.rollback, "ROLLBACK");
     }
 }
 
@@ -335,21 +145,6 @@ static int change_end(struct sqlite_store *s, int ret)
         rollback_if_open(s);
     }
     return ret;
-}
-
-/* Copy a text column into a fixed-size field, cutting it to fit. */
-static void column_copy(sqlite3_stmt *stmt, int col, char *dst, size_t size)
-{
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    size_t len = (size_t)sqlite3_column_bytes(stmt, col);
-    if (text == NULL) {
-        len = 0;
-    }
-    if (len >= size) {
-        len = size - 1;
-    }
-    memcpy(dst, text, len);
-    dst[len] = '\0';
 }
 
 /*
@@ -680,8 +475,8 @@ static int statements_prepare(struct sqlite_store *s)
           "INSERT INTO scopes(scope, start) VALUES(?1, ?2)"
           " ON CONFLICT(scope) DO UPDATE SET start = excluded.start" },
         { offsetof(struct statements, generation_bump), generation_bump_sql },
-        { offsetof(struct statements, change_add), change_add_sql },
-        { offsetof(struct statements, changes_sorted), changes_sorted_sql },
+        { offsetof(struct statements, change_add), sqlite_change_add_sql },
+        { offsetof(struct statements, changes_sorted), sqlite_changes_sorted_sql },
         { offsetof(struct statements, changes_drop),
           "DELETE FROM client_changes WHERE id <= ?1" },
     };
@@ -720,32 +515,6 @@ static void statements_finalize(struct statements *stmt)
  * Writer thread: one transaction per batch, then the batch's alerts.
  */
 
-static void client_bind(sqlite3_stmt *stmt, const struct store_client *row)
-{
-    sqlite3_bind_text(stmt, 1, row->scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, row->client, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, row->first_seen);
-    sqlite3_bind_int64(stmt, 4, row->last_seen);
-    sqlite3_bind_int64(stmt, 5, (int64_t)row->query_count);
-    sqlite3_bind_int64(stmt, 6, row->flags);
-    sqlite3_bind_text(stmt, 7, row->first_query, -1, SQLITE_STATIC);
-}
-
-/* Insert or update the client row of @p item. */
-static int item_client_write(struct sqlite_store *s, const struct write_item *item)
-{
-    if (item->type == WRITE_ITEM_SEEN) {
-        sqlite3_stmt *stmt = s->stmt.client_seen;
-        sqlite3_bind_text(stmt, 1, item->row.scope, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, item->row.client, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, item->row.last_seen);
-        sqlite3_bind_int64(stmt, 4, (int64_t)item->row.query_count);
-        return stmt_run(s, stmt, "updating a client");
-    }
-
-    client_bind(s->stmt.client_new, &item->row);
-    return stmt_run(s, s->stmt.client_new, "inserting a client");
-}
 
 /* Queue the alert of @p item in the outbox and note its row id. */
 static int item_alert_write(struct sqlite_store *s, struct write_item *item)
@@ -757,135 +526,6 @@ static int item_alert_write(struct sqlite_store *s, struct write_item *item)
     return ret;
 }
 
-/* Append @p len bytes to s->json, growing it. */
-static int json_append(struct sqlite_store *s, const char *text, size_t len)
-{
-    if (s->json_len + len > s->json_capacity) {
-        size_t capacity = s->json_capacity ? s->json_capacity : 65536;
-        while (capacity < s->json_len + len) {
-            capacity *= 2;
-        }
-        char *json = realloc(s->json, capacity);
-        if (json == NULL) {
-            error_set(s, "cannot record client changes: out of memory");
-            return -ENOMEM;
-        }
-        s->json = json;
-        s->json_capacity = capacity;
-    }
-    memcpy(s->json + s->json_len, text, len);
-    s->json_len += len;
-    return 0;
-}
-
-/* Room for one change: every string escaped at 6 bytes a byte, and the numbers. */
-#define CHANGE_JSON_MAX (6 * (2 * STORE_KEY_MAX + STORE_NAME_MAX) + 256)
-
-/* Write @p v in decimal at @p out; returns the end. snprintf() cost ten times more here. */
-static char *decimal_put(char *out, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *out++ = digits[--n];
-    }
-    return out;
-}
-
-static char *integer_put(char *out, int64_t v)
-{
-    if (v < 0) {
-        *out++ = '-';
-        return decimal_put(out, (uint64_t)0 - (uint64_t)v);
-    }
-    return decimal_put(out, (uint64_t)v);
-}
-
-/*
- * Write @p text as a JSON string at @p out, which has room for
- * 6 * strlen(text) + 3 bytes; returns the end. Keys and names are printable
- * ASCII almost always, and those are copied as they are; any other text
- * goes through the JSON writer, which escapes every byte that needs it.
- */
-static char *string_put(char *out, const char *text)
-{
-    size_t len = strlen(text);
-    bool plain = true;
-    for (size_t i = 0; i < len && plain; i++) {
-        unsigned char c = (unsigned char)text[i];
-        plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-    }
-    if (plain) {
-        *out++ = '"';
-        memcpy(out, text, len);
-        out += len;
-        *out++ = '"';
-        return out;
-    }
-    struct json_writer w;
-    json_writer_init(&w, out, 6 * len + 3);
-    json_writer_string_len(&w, text, len);
-    return out + json_writer_finish(&w);
-}
-
-/* Append the JSON array of @p item's change to s->json. */
-static int change_json_append(struct sqlite_store *s, const struct write_item *item)
-{
-    char text[CHANGE_JSON_MAX];
-    char *p = text;
-    *p++ = '[';
-    p = integer_put(p, item->type);
-    *p++ = ',';
-    p = string_put(p, item->row.scope);
-    *p++ = ',';
-    p = string_put(p, item->row.client);
-    *p++ = ',';
-    p = integer_put(p, item->row.first_seen);
-    *p++ = ',';
-    p = integer_put(p, item->row.last_seen);
-    *p++ = ',';
-    p = decimal_put(p, item->row.query_count);
-    *p++ = ',';
-    p = decimal_put(p, item->row.flags);
-    *p++ = ',';
-    p = string_put(p, item->row.first_query);
-    *p++ = ']';
-    return json_append(s, text, (size_t)(p - text));
-}
-
-/* Append the changes of @p count items (at most CHANGES_PER_ROW) as one row. */
-static int changes_row_add(struct sqlite_store *s, const struct write_item *items,
-                           size_t count)
-{
-    int64_t min_last_seen = INT64_MAX;
-    s->json_len = 0;
-    int ret = json_append(s, "[", 1);
-    for (size_t i = 0; ret == 0 && i < count; i++) {
-        ret = i > 0 ? json_append(s, ",", 1) : 0;
-        ret = ret == 0 ? change_json_append(s, &items[i]) : ret;
-        if (items[i].row.last_seen < min_last_seen) {
-            min_last_seen = items[i].row.last_seen;
-        }
-    }
-    ret = ret == 0 ? json_append(s, "]", 1) : ret;
-    if (ret != 0) {
-        return ret;
-    }
-
-    sqlite3_stmt *stmt = s->stmt.change_add;
-    sqlite3_bind_int64(stmt, 1, (int64_t)count);
-    sqlite3_bind_int64(stmt, 2, min_last_seen);
-    sqlite3_bind_text(stmt, 3, s->json, (int)s->json_len, SQLITE_STATIC);
-    ret = stmt_run(s, stmt, "recording clients");
-    if (ret == 0 && min_last_seen < s->changes_min_last_seen) {
-        s->changes_min_last_seen = min_last_seen;
-    }
-    return ret;
-}
 
 /*
  * Write a batch in one transaction: the client writes appended to
@@ -900,7 +540,7 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
     ret = ret == 0 ? generation_bump(s) : ret;
     for (size_t i = 0; ret == 0 && i < count; i += CHANGES_PER_ROW) {
         size_t n = count - i < CHANGES_PER_ROW ? count - i : CHANGES_PER_ROW;
-        ret = changes_row_add(s, &items[i], n);
+        ret = sqlite_changes_append(s, &items[i], n);
     }
     for (size_t i = 0; ret == 0 && i < count; i++) {
         if (items[i].type == WRITE_ITEM_NEW && items[i].alert != NULL) {
@@ -916,118 +556,6 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
     return ret;
 }
 
-/*
- * Merging client_changes into clients.
- */
-
-/* Fill @p item from a row of changes_sorted_sql. */
-static void change_row_read(sqlite3_stmt *stmt, struct write_item *item)
-{
-    item->type = (enum write_item_type)sqlite3_column_int(stmt, 0);
-    column_copy(stmt, 1, item->row.scope, sizeof(item->row.scope));
-    column_copy(stmt, 2, item->row.client, sizeof(item->row.client));
-    item->row.first_seen = sqlite3_column_int64(stmt, 3);
-    item->row.last_seen = sqlite3_column_int64(stmt, 4);
-    item->row.query_count = (uint64_t)sqlite3_column_int64(stmt, 5);
-    item->row.flags = (uint32_t)sqlite3_column_int64(stmt, 6);
-    column_copy(stmt, 7, item->row.first_query, sizeof(item->row.first_query));
-}
-
-/* Apply the changes up to @p last_id to clients in key order; sets *count. */
-static int changes_apply(struct sqlite_store *s, int64_t last_id, size_t *count)
-{
-    sqlite3_stmt *stmt = s->stmt.changes_sorted;
-    sqlite3_bind_int64(stmt, 1, last_id);
-    struct write_item item = { 0 };
-    int ret = 0;
-    int rc;
-    *count = 0;
-    while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        change_row_read(stmt, &item);
-        ret = item_client_write(s, &item);
-        (*count)++;
-    }
-    if (ret == 0 && rc != SQLITE_DONE) {
-        ret = sqlite_fail(s, rc, "reading client changes");
-    }
-    sqlite3_reset(stmt);
-    return ret;
-}
-
-/*
- * Merge the changes of the oldest @p rows rows of client_changes (-1 for
- * all) into clients and delete those rows, in one transaction with
- * s->db_lock held. SQLite sorts them by key (and by id
- * within a key, so a client's changes apply in the order they were made),
- * so the transaction visits the B-tree of clients in one sweep and writes
- * each page it changes once. The clients described do not change, so the
- * generation stays. Sets *merged.
- */
-static int changes_merge_chunk(struct sqlite_store *s, int64_t rows, size_t *merged)
-{
-    *merged = 0;
-    if (s->schema_version < 2 || s->mode != SQLITE_STORE_READ_WRITE ||
-        s->changes_pending == 0) {
-        return 0;
-    }
-
-    char sql[160];
-    snprintf(sql, sizeof(sql),
-             "SELECT coalesce(max(id), 0) FROM"
-             " (SELECT id FROM client_changes ORDER BY id LIMIT %" PRId64 ")", rows);
-    int64_t last_id = 0;
-    int ret = query_int64(s, sql, &last_id);
-    if (ret != 0) {
-        return ret;
-    }
-
-    size_t count = 0;
-    ret = stmt_run(s, s->stmt.begin, "BEGIN");
-    ret = ret == 0 ? changes_apply(s, last_id, &count) : ret;
-    if (ret == 0) {
-        sqlite3_bind_int64(s->stmt.changes_drop, 1, last_id);
-        ret = stmt_run(s, s->stmt.changes_drop, "deleting merged client changes");
-    }
-    if (ret == 0) {
-        ret = stmt_run(s, s->stmt.commit, "COMMIT");
-    }
-    if (ret != 0) {
-        rollback_if_open(s);
-        return ret;
-    }
-    *merged = count;
-    s->changes_pending = s->changes_pending > count ? s->changes_pending - count : 0;
-    if (s->changes_pending == 0) {
-        s->changes_min_last_seen = INT64_MAX;
-    }
-    __atomic_fetch_add(&s->base.counters.changes_merged, count, __ATOMIC_RELAXED);
-    return 0;
-}
-
-/* Merge every change in one transaction, with s->db_lock held. */
-static int changes_merge_all(struct sqlite_store *s)
-{
-    size_t merged = 0;
-    return changes_merge_chunk(s, -1, &merged);
-}
-
-/*
- * Writer thread, when its queue is empty: merge one chunk. Returns 1 when
- * more changes may be waiting, 0 when none are, or an error code.
- */
-static int changes_merge_idle(void *ctx)
-{
-    struct sqlite_store *s = ctx;
-    size_t merged = 0;
-    pthread_mutex_lock(&s->db_lock);
-    int ret = changes_merge_chunk(s, 1, &merged);
-    bool more = s->changes_pending > 0;
-    pthread_mutex_unlock(&s->db_lock);
-    if (ret != 0) {
-        return ret;
-    }
-    return more ? 1 : 0;
-}
 
 /* Delete outbox rows up to @p last_id, whose alerts were written. */
 static int outbox_drop(struct sqlite_store *s, int64_t last_id)
@@ -1115,7 +643,7 @@ static int batch_commit(void *ctx, struct write_item *items, size_t count)
     if (ret == 0 && merge_now) {
         size_t merged = 0;
         pthread_mutex_lock(&s->db_lock);
-        ret = changes_merge_chunk(s, (int64_t)((count + CHANGES_PER_ROW - 1) / CHANGES_PER_ROW),
+        ret = sqlite_changes_merge(s, (int64_t)((count + CHANGES_PER_ROW - 1) / CHANGES_PER_ROW),
                                   &merged);
         pthread_mutex_unlock(&s->db_lock);
     }
@@ -1213,72 +741,6 @@ static void row_fill_all(sqlite3_stmt *stmt, struct store_client *row)
 
 typedef void (*row_fill_fn)(sqlite3_stmt *stmt, struct store_client *row);
 
-/*
- * A read-only connection cannot merge the change log, so it folds the log
- * into temp.pending_clients, in id order with the merge's rules, and reads
- * clients through PENDING_VIEW_SQL, which overlays that table on clients.
- * has_new marks a client whose log holds a new-client row: that row, with
- * the updates after it, replaces the clients row. Otherwise the log's
- * updates raise last_seen and add to query_count of an existing row.
- */
-static const char pending_fold_sql[] =
-    "CREATE TEMP TABLE pending_clients(scope TEXT, client TEXT, has_new INTEGER,"
-    " first_seen INTEGER, last_seen INTEGER, query_count INTEGER, flags INTEGER,"
-    " first_query TEXT, PRIMARY KEY(scope, client)) WITHOUT ROWID;"
-    "INSERT INTO temp.pending_clients SELECT scope, client, kind = 1, first_seen,"
-    " last_seen, query_count, flags, first_query FROM " CHANGE_ROWS_SQL("")
-    " WHERE true ORDER BY id, seq"
-    " ON CONFLICT(scope, client) DO UPDATE SET"
-    " has_new = max(has_new, excluded.has_new),"
-    " first_seen = iif(excluded.has_new, excluded.first_seen, first_seen),"
-    " last_seen = iif(excluded.has_new, excluded.last_seen,"
-    " max(last_seen, excluded.last_seen)),"
-    " query_count = iif(excluded.has_new, excluded.query_count,"
-    " query_count + excluded.query_count),"
-    " flags = iif(excluded.has_new, excluded.flags, flags),"
-    " first_query = iif(excluded.has_new, excluded.first_query, first_query)";
-
-#define PENDING_VIEW_SQL                                                        \
-    "(SELECT c.scope AS scope, c.client AS client, c.first_seen AS first_seen,"  \
-    " iif(p.last_seen > c.last_seen, p.last_seen, c.last_seen) AS last_seen,"    \
-    " c.query_count + coalesce(p.query_count, 0) AS query_count,"               \
-    " c.flags AS flags, c.first_query AS first_query FROM main.clients c"       \
-    " LEFT JOIN temp.pending_clients p ON p.scope = c.scope AND p.client = c.client" \
-    " WHERE p.has_new IS NOT 1"                                                  \
-    " UNION ALL SELECT scope, client, first_seen, last_seen, query_count, flags,"\
-    " first_query FROM temp.pending_clients WHERE has_new = 1)"
-
-/*
- * Make the rows of clients current before a read, with s->db_lock held:
- * merge the change log when writable, else fold it into the view of a
- * read-only connection. Sets *source to the table or view to read.
- */
-static int clients_prepare_read(struct sqlite_store *s, const char **source)
-{
-    *source = "clients";
-    if (s->mode == SQLITE_STORE_READ_WRITE) {
-        return changes_merge_all(s);
-    }
-    if (s->schema_version < 2) {
-        return 0;
-    }
-    if (!s->pending_view_built) {
-        int64_t pending = 0;
-        int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
-        if (ret == 0 && pending > 0) {
-            ret = exec_sql(s, pending_fold_sql, "reading client changes");
-        }
-        if (ret != 0) {
-            return ret;
-        }
-        s->changes_pending = (uint64_t)pending;
-        s->pending_view_built = true;
-    }
-    if (s->changes_pending > 0) {
-        *source = PENDING_VIEW_SQL;
-    }
-    return 0;
-}
 
 /* Run @p sql_format with the table or view of current clients in place of its %s. */
 static int clients_walk(struct sqlite_store *s, const char *sql_format,
@@ -1287,7 +749,7 @@ static int clients_walk(struct sqlite_store *s, const char *sql_format,
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&s->db_lock);
     const char *source = NULL;
-    int ret = clients_prepare_read(s, &source);
+    int ret = sqlite_clients_prepare_read(s, &source);
     int rc = SQLITE_OK;
     char sql[2048];
     if (ret == 0) {
@@ -1392,7 +854,7 @@ static int store_stats(struct store *st, struct store_stats *out)
 
     pthread_mutex_lock(&s->db_lock);
     const char *source = NULL;
-    int prepare_ret = clients_prepare_read(s, &source);
+    int prepare_ret = sqlite_clients_prepare_read(s, &source);
     if (prepare_ret != 0) {
         pthread_mutex_unlock(&s->db_lock);
         return prepare_ret;
@@ -1454,7 +916,7 @@ static int delete_run(struct sqlite_store *s, const char *sql, const char *text,
 static int delete_counted(struct sqlite_store *s, const char *sql, const char *text,
                           int64_t number, uint64_t *removed)
 {
-    int ret = changes_merge_all(s);
+    int ret = sqlite_changes_merge_all(s);
     if (ret != 0) {
         return ret;
     }
@@ -1510,7 +972,7 @@ static int store_prune(struct store *st, int64_t before, uint64_t *removed)
     pthread_mutex_lock(&s->db_lock);
     int ret = 0;
     if (s->changes_min_last_seen < before) {
-        ret = changes_merge_all(s);
+        ret = sqlite_changes_merge_all(s);
     }
     ret = ret == 0 ? change_begin(s) : ret;
     if (ret == 0) {
@@ -1539,7 +1001,7 @@ static int store_import_row(struct store *st, const struct store_client *row)
 
     pthread_mutex_lock(&s->db_lock);
     client_bind(s->stmt.client_merge, row);
-    int ret = changes_merge_all(s);
+    int ret = sqlite_changes_merge_all(s);
     ret = ret == 0 ? change_begin(s) : ret;
     ret = change_end(s, ret == 0 ? stmt_run(s, s->stmt.client_merge, "merging a client") : ret);
     pthread_mutex_unlock(&s->db_lock);
@@ -1554,7 +1016,7 @@ static int store_import(struct store *st, store_row_reader_fn next, void *ctx,
     *imported = 0;
 
     pthread_mutex_lock(&s->db_lock);
-    int ret = changes_merge_all(s);
+    int ret = sqlite_changes_merge_all(s);
     ret = ret == 0 ? stmt_run(s, s->stmt.begin, "BEGIN") : ret;
     while (ret == 0) {
         int more = next(ctx, &row);
@@ -1653,20 +1115,6 @@ static void store_close(struct store *st)
     store_free(s);
 }
 
-int sqlite_store_changes_pending(struct store *st, uint64_t *count)
-{
-    struct sqlite_store *s = store_of(st);
-    *count = 0;
-    if (s->schema_version < 2) {
-        return 0;
-    }
-    int64_t n = 0;
-    pthread_mutex_lock(&s->db_lock);
-    int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &n);
-    pthread_mutex_unlock(&s->db_lock);
-    *count = (uint64_t)n;
-    return ret;
-}
 
 const char *sqlite_store_last_error(struct store *st)
 {
@@ -1791,7 +1239,7 @@ int sqlite_store_open_with(const char *path, enum sqlite_store_mode mode,
                                            : SQLITE_STORE_BATCH_DEFAULT;
         struct write_queue_handlers handlers = {
             .batch_fn = batch_commit,
-            .idle_fn = changes_merge_idle,
+            .idle_fn = sqlite_changes_merge_idle,
             .ctx = s,
         };
         ret = write_queue_create(queue_max, batch_max, &handlers,
