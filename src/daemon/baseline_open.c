@@ -114,11 +114,6 @@ int baseline_open_existing(const struct config *cfg, struct store **out)
     return baseline_open(cfg, false, out);
 }
 
-int baseline_open_for_reading(const struct config *cfg, struct store **out)
-{
-    return baseline_open_with(cfg, true, true, true, out);
-}
-
 /*
  * PRAGMA quick_check reads the whole file before the load reads every row
  * again: about 1.5 s of a 10-million-row start. The load reads every leaf

@@ -17,12 +17,6 @@ int baseline_open(const struct config *cfg, bool read_only, struct store **out);
 int baseline_open_existing(const struct config *cfg, struct store **out);
 
 /*
- * Open cfg->state_path read-only for list, stats and export, which see
- * the changes a writer has not merged yet too. Returns as baseline_open().
- */
-int baseline_open_for_reading(const struct config *cfg, struct store **out);
-
-/*
  * Open cfg->state_path for reading and writing without PRAGMA quick_check,
  * for run, which loads every client row right after. Returns as baseline_open().
  */

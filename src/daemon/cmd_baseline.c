@@ -245,9 +245,7 @@ static int run_subcommand(const char *sub, const char *arg, const struct config 
     struct store *st = NULL;
     /* forget and prune edit a baseline; only import may start a new one. */
     bool must_exist = strcmp(sub, "forget") == 0 || strcmp(sub, "prune") == 0;
-    int open_ret = read_only    ? baseline_open_for_reading(cfg, &st)
-                   : must_exist ? baseline_open_existing(cfg, &st)
-                                : baseline_open(cfg, false, &st);
+    int open_ret = must_exist ? baseline_open_existing(cfg, &st) : baseline_open(cfg, read_only, &st);
     if (open_ret != 0) {
         return EXIT_RUNTIME;
     }

@@ -1017,7 +1017,7 @@ static int store_import(struct store *st, store_row_reader_fn next, void *ctx,
 
     pthread_mutex_lock(&s->db_lock);
     int ret = sqlite_changes_merge_all(s);
-    ret = ret == 0 ? stmt_run(s, s->stmt.begin, "BEGIN") : ret;
+    ret = ret == 0 ? change_begin(s) : ret;
     while (ret == 0) {
         int more = next(ctx, &row);
         if (more <= 0) {
@@ -1028,14 +1028,8 @@ static int store_import(struct store *st, store_row_reader_fn next, void *ctx,
         ret = stmt_run(s, s->stmt.client_merge, "merging a client");
         *imported += ret == 0;
     }
-    if (ret == 0) {
-        ret = generation_bump(s);
-    }
-    if (ret == 0) {
-        ret = stmt_run(s, s->stmt.commit, "COMMIT");
-    }
+    ret = change_end(s, ret);
     if (ret != 0) {
-        rollback_if_open(s);
         *imported = 0;
     }
     pthread_mutex_unlock(&s->db_lock);
