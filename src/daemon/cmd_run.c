@@ -133,9 +133,10 @@ static void log_snapshot(const struct detector *det, const char *done, const cha
 }
 
 /*
- * After the load: a snapshot that exists but was not used (stale, damaged,
- * of another scope mode) means the start walked every row, so say why at
- * the default level. Without a snapshot file only --log-level info says so.
+ * Log how the load went. A snapshot that exists but was not used (stale,
+ * damaged, of another scope mode) means the start read every row, so the
+ * reason is logged at the default level. A missing snapshot file is logged
+ * at info only.
  */
 static void log_snapshot_load(const struct detector *det)
 {

@@ -682,9 +682,9 @@ static void flush_seen(struct detector *det, int64_t now)
  * Flush the share of the table that @p seconds of capture time are due, so
  * that the cursor sweeps the whole table once per flush interval. A flush
  * of every client at once would hand the writer hundreds of thousands of
- * updates in one burst, and the packet path would wait on the full queue:
- * on the 10M-packet benchmark capture 15 to 30 times a run, against 6 or 7
- * with the flush spread (2-core VM).
+ * updates in one burst, and the packet path would wait on the full queue.
+ * On the 10M-packet benchmark capture it waited 15 to 30 times a run, and 6
+ * or 7 times with the flush spread (2-core VM).
  */
 static void flush_seen_share(struct detector *det, int64_t now, int64_t seconds)
 {

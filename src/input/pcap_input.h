@@ -44,9 +44,9 @@ typedef void (*pcap_input_error_fn)(void *ctx, const char *message);
  * Deliver every packet, in time order, to @p on_packet until the files end
  * or *stop becomes non-zero. A file that fails is reported once through
  * @p on_error and the others go on. A single classic pcap file is read in
- * place through pcap_map; pcapng, pipes and the files pcap_map leaves to
+ * place through pcap_map. pcapng, pipes and the files pcap_map leaves to
  * libpcap go through pcap_dispatch(), which costs less per packet than
- * pcap_next_ex(); several files go through pcap_input_next() to be merged.
+ * pcap_next_ex(). Several files go through pcap_input_next() to be merged.
  */
 void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
                     pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop);

@@ -71,8 +71,8 @@ static char *integer_put(char *out, int64_t v)
 /*
  * Write @p text as a JSON string at @p out, which has room for
  * 6 * strlen(text) + 3 bytes; returns the end. Keys and names are printable
- * ASCII almost always, and those are copied as they are; any other text
- * goes through the JSON writer, which escapes every byte that needs it.
+ * ASCII almost always, so those are copied as they are. Any other text goes
+ * through the JSON writer, which escapes every byte that needs it.
  */
 static char *string_put(char *out, const char *text)
 {
@@ -267,8 +267,8 @@ int sqlite_changes_merge_idle(void *ctx)
  * A read-only connection cannot merge the change log, so it folds the log
  * into temp.pending_clients, in id order with the merge's rules, and reads
  * clients through PENDING_VIEW_SQL, which overlays that table on clients.
- * has_new marks a client whose log holds a new-client row: that row, with
- * the updates after it, replaces the clients row. Otherwise the log's
+ * has_new marks a client whose log contains a new-client row. That row,
+ * with the updates after it, replaces the clients row. Otherwise the log's
  * updates raise last_seen and add to query_count of an existing row.
  */
 static const char pending_fold_sql[] =

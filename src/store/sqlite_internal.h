@@ -65,7 +65,7 @@ struct sqlite_store {
  * The writer appends every client write to client_changes instead of
  * updating clients in place. Updating clients seeks a random leaf of its
  * B-tree per client, so a batch that records thousands of new clients
- * rewrites thousands of pages; an append touches only the table's last
+ * rewrites thousands of pages. An append touches only the table's last
  * pages. A row of client_changes holds up to CHANGES_PER_ROW changes as one
  * JSON array of [kind, scope, client, first_seen, last_seen, query_count,
  * flags, first_query] arrays (kind is WRITE_ITEM_NEW or WRITE_ITEM_SEEN),
@@ -100,9 +100,9 @@ struct sqlite_store {
 
 /*
  * Past this many changes not merged yet, the writer merges as many changes
- * as each batch adds, even when it is busy, so that client_changes stays
- * bounded on a sensor that is never idle: about 70 bytes of disk per
- * change, measured on the 1M-packet benchmark capture.
+ * as each batch adds, even when it is busy. So client_changes stays bounded
+ * on a sensor that is never idle. A change takes about 70 bytes of disk,
+ * measured on the 1M-packet benchmark capture.
  */
 #define CHANGES_PENDING_MAX 4194304
 

@@ -49,7 +49,7 @@
 /*
  * Time the ring must stay empty before idle work starts, in milliseconds. A
  * capture file keeps the ring busy to its end, so its run is not slowed by
- * idle work; a live sensor between bursts gets it done.
+ * idle work. A live sensor does the work between bursts.
  */
 #define WRITE_QUEUE_IDLE_DELAY_MS 1000
 

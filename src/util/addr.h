@@ -44,13 +44,24 @@ static inline unsigned addr_bits(uint8_t family)
  */
 static inline void addr_prefix_mask(unsigned len, uint64_t mask[2])
 {
-    uint64_t high = len >= 64 ? UINT64_MAX : len == 0 ? 0 : UINT64_MAX << (64 - len);
-    uint64_t low = len >= 128 ? UINT64_MAX : len <= 64 ? 0 : UINT64_MAX << (128 - len);
+    /* A shift by 64 is undefined, so each word's full and empty cases are spelled out. */
+    uint64_t high = UINT64_MAX;
+    if (len == 0) {
+        high = 0;
+    } else if (len < 64) {
+        high = UINT64_MAX << (64 - len);
+    }
+    uint64_t low = UINT64_MAX;
+    if (len <= 64) {
+        low = 0;
+    } else if (len < 128) {
+        low = UINT64_MAX << (128 - len);
+    }
     mask[0] = htobe64(high);
     mask[1] = htobe64(low);
 }
 
-/* True when @p a and @p b are equal, as memcmp() over the whole struct says. */
+/* Return true when @p a and @p b are equal, as memcmp() over the whole struct would find. */
 static inline bool addr_equal(const struct addr *a, const struct addr *b)
 {
     uint64_t a0, a1, b0, b1;

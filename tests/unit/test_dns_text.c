@@ -113,7 +113,12 @@ static size_t reference_name_format(const uint8_t *name, size_t name_len, char *
     if (labels == 0) {
         full[n++] = '.';
     }
-    size_t kept = size == 0 ? 0 : n < size - 1 ? n : size - 1;
+    size_t kept = n;
+    if (size == 0) {
+        kept = 0;
+    } else if (kept > size - 1) {
+        kept = size - 1;
+    }
     memcpy(buf, full, kept);
     if (size > 0) {
         buf[kept] = '\0';

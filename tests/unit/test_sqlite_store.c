@@ -711,7 +711,7 @@ static void test_changes_merge_before_reads(void **state)
     assert_int_equal(changes_pending(f->path), 3);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 0);
 
-    /* A read-only open sees them through its view of the log. */
+    /* A read-only open lists them through its view of the log. */
     struct store *reader = NULL;
     assert_int_equal(sqlite_store_open(f->path, SQLITE_STORE_READ_ONLY, &reader), 0);
     struct collector seen = { 0 };
