@@ -22,8 +22,9 @@
 
 /*
  * Peak bytes per client-table slot, counted as if growth copied the table
- * (old and new array together). Large tables grow in place with mremap(),
- * so this overestimates them and the derived cap stays on the safe side.
+ * (old and new array together), which it does below 256 MiB. Larger
+ * tables grow in place with mremap(), so this overestimates them and the
+ * derived cap stays on the safe side.
  */
 #define SLOT_PEAK_BYTES (sizeof(struct client_entry) * 3 / 2)
 
@@ -41,9 +42,10 @@ static uint64_t fixed_bytes(const struct live *lv)
 
 /*
  * Split what memory-limit leaves after the fixed parts: a quarter to the
- * store's write queue, the rest to the client tables. A table of capacity
- * C (a power of two) takes at most 5/8 C clients, below the 3/4 load that
- * would make it grow past C.
+ * store's write queue, the rest to the client tables. C is the largest
+ * power of two with 2C slots in the budget, and a table takes at most 5/8 C
+ * clients. Growing by half at a load of 4/5 puts them in at most 1.17 C
+ * slots, so old and new array together stay under the 2C budgeted.
  */
 int live_apply_memory_limit(struct live *lv)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detect/client_key.h"
+#include "util/client_key.h"
 #include "util/error.h"
 #include "util/hash.h"
 

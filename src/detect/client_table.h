@@ -4,11 +4,12 @@
  *
  * An open-addressing hash table with linear probing, keyed by (scope id,
  * client prefix). Each slot is 32 bytes, two to a cache line, and the table
- * grows by a quarter when it is 4/5 full, so a known client costs between
- * 40 and 50 bytes. The capacity need not be a power of two: a key's home
- * slot is the high half of hash * capacity. A large table grows in place
- * (mremap() and a rehash in the same array), so growing needs no second
- * copy. Deletion shifts later entries back, so no tombstones slow lookups
+ * grows by half when it is 4/5 full, so a known client costs between 40
+ * and 60 bytes. A table sized for a loaded baseline starts at a load of
+ * 3/4, 43 bytes a client. The capacity need not be a power of two: a key's home
+ * slot is the high half of hash * capacity. A table grows into a new array,
+ * and from 256 MiB on in place (mremap() and a rehash in the same array),
+ * so that a huge table never needs a second copy. Deletion shifts later entries back, so no tombstones slow lookups
  * down.
  *
  * Bound: at most max_count entries. Insertion into a full table fails; the

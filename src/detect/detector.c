@@ -333,6 +333,43 @@ static void fill_row(struct detector *det, uint32_t scope, const struct prefix *
     }
 }
 
+/*
+ * Point @p c at the key (@p scope, @p key): the key stays binary unless it
+ * is a domain key, whose text only the detector knows and writes into
+ * @p client_text.
+ */
+static void change_key(struct detector *det, uint32_t scope, const struct prefix *key,
+                       char client_text[STORE_KEY_MAX], struct store_change *c)
+{
+    c->scope = scope_registry_get(&det->scopes, scope)->key;
+    c->client = *key;
+    c->client_text = NULL;
+    if (key->addr.family == ADDR_FAMILY_NAME) {
+        client_domains_format(&det->domains, key, client_text, STORE_KEY_MAX);
+        c->client_text = client_text;
+    }
+}
+
+/* Submit the row of a client first seen in @p query, without an alert. */
+static void submit_new_row(struct detector *det, uint32_t scope, const struct prefix *key,
+                           const struct dns_message *query, uint32_t flags)
+{
+    char client_text[STORE_KEY_MAX];
+    struct store_change c = {
+        .kind = STORE_CHANGE_NEW,
+        .first_seen = query->ts_sec,
+        .last_seen = query->ts_sec,
+        .query_count = 1,
+        .flags = flags,
+    };
+    change_key(det, scope, key, client_text, &c);
+    if (query->has_question) {
+        c.first_qname = query->qname;
+        c.first_qname_len = query->qname_len;
+    }
+    note_store_error(det, det->store->ops->submit(det->store, &c, NULL, 0));
+}
+
 static const char *input_name(const struct detector *det, const struct dns_message *m)
 {
     if (m->origin.input_index < det->input_count) {
@@ -367,7 +404,7 @@ static void release_alert(void *ctx, struct pending_alert *a)
         if (!enrichment_fill(det->enrichment, &a->query, &enrichment)) {
             det->stats.clients_new--; /* counted when the alert was queued */
             det->stats.clients_suppressed++;
-            note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+            note_store_error(det, store_submit_row(det->store, &row, NULL, 0));
             return;
         }
         alert.enrichment = &enrichment;
@@ -378,7 +415,7 @@ static void release_alert(void *ctx, struct pending_alert *a)
         note_store_error(det, DF_EOUTPUT);
         return;
     }
-    note_store_error(det, det->store->ops->submit_new(det->store, &row, json, len));
+    note_store_error(det, store_submit_row(det->store, &row, json, len));
 }
 
 /* Called by storm control with each storm row and, once per interval, its alert. */
@@ -387,7 +424,7 @@ static int submit_storm_row(void *ctx, uint32_t scope, const struct store_client
 {
     struct detector *det = ctx;
     if (report == NULL) {
-        return det->store->ops->submit_new(det->store, row, NULL, 0);
+        return store_submit_row(det->store, row, NULL, 0);
     }
 
     char json[ALERT_JSON_MAX];
@@ -395,11 +432,11 @@ static int submit_storm_row(void *ctx, uint32_t scope, const struct store_client
     size_t len = storm_report_json(report, scope_mode_name(det->cfg->scope), key,
                                    det->cfg->scope == SCOPE_SERVER, json, sizeof(json));
     if (len == 0) {
-        note_store_error(det, det->store->ops->submit_new(det->store, row, NULL, 0));
+        note_store_error(det, store_submit_row(det->store, row, NULL, 0));
         return DF_EOUTPUT;
     }
     det->stats.storm_alerts++;
-    return det->store->ops->submit_new(det->store, row, json, len);
+    return store_submit_row(det->store, row, json, len);
 }
 
 void detector_set_storm_events(struct detector *det, storm_event_fn fn, void *ctx)
@@ -510,20 +547,16 @@ static void record_new(struct detector *det, uint32_t scope_id, const struct sco
     e->flags = CLIENT_SEEN_RUN;
 
     if (in_learning_period(det, s, m->ts_sec)) {
-        struct store_client row;
         e->flags |= CLIENT_LEARNED;
         det->stats.clients_learned++;
-        fill_row(det, scope_id, key, m, STORE_CLIENT_LEARNED, &row);
-        note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+        submit_new_row(det, scope_id, key, m, STORE_CLIENT_LEARNED);
         return;
     }
 
     /* A client that an allow rule matches is recorded without an alert. */
     if (det->enrichment != NULL && enrichment_suppress_new(det->enrichment, m)) {
-        struct store_client row;
         det->stats.clients_suppressed++;
-        fill_row(det, scope_id, key, m, 0, &row);
-        note_store_error(det, det->store->ops->submit_new(det->store, &row, NULL, 0));
+        submit_new_row(det, scope_id, key, m, 0);
         return;
     }
 
@@ -553,12 +586,15 @@ static bool is_dns_port(const struct detector *det, uint16_t port)
 static void submit_entry_seen(struct detector *det, struct client_entry *e)
 {
     struct prefix key;
-    char client[STORE_KEY_MAX];
+    char client_text[STORE_KEY_MAX];
+    struct store_change c = {
+        .kind = STORE_CHANGE_SEEN,
+        .last_seen = e->last_seen,
+        .query_count = e->unflushed,
+    };
     client_entry_prefix(e, &key);
-    client_domains_format(&det->domains, &key, client, sizeof(client));
-    const char *scope = scope_registry_get(&det->scopes, e->scope)->key;
-    note_store_error(det, det->store->ops->submit_seen(det->store, scope, client,
-                                                       e->last_seen, e->unflushed));
+    change_key(det, e->scope, &key, client_text, &c);
+    note_store_error(det, det->store->ops->submit(det->store, &c, NULL, 0));
     e->unflushed = 0;
     e->flags &= (uint8_t)~CLIENT_DIRTY;
 }

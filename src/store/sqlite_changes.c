@@ -11,53 +11,39 @@
 #include <stdlib.h>
 
 #include "output/json_writer.h"
+#include "util/decimal.h"
 
 const char sqlite_change_add_sql[] =
     "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(?1, ?2, ?3)";
 
+/* The columns of a clients row, then the change's kind. */
 const char sqlite_changes_sorted_sql[] =
-    "SELECT kind, scope, client, first_seen, last_seen, query_count, flags,"
-    " first_query FROM " CHANGE_ROWS_SQL("WHERE c.id <= ?1")
+    "SELECT scope, client, first_seen, last_seen, query_count, flags,"
+    " first_query, kind FROM " CHANGE_ROWS_SQL("WHERE c.id <= ?1")
     " ORDER BY scope, client, id, seq";
 
-/* Append @p len bytes to s->json, growing it. */
-static int json_append(struct sqlite_store *s, const char *text, size_t len)
+/* Make room for @p len more bytes in s->json. */
+static int json_reserve(struct sqlite_store *s, size_t len)
 {
-    if (s->json_len + len > s->json_capacity) {
-        size_t capacity = s->json_capacity ? s->json_capacity : 65536;
-        while (capacity < s->json_len + len) {
-            capacity *= 2;
-        }
-        char *json = realloc(s->json, capacity);
-        if (json == NULL) {
-            error_set(s, "cannot record client changes: out of memory");
-            return -ENOMEM;
-        }
-        s->json = json;
-        s->json_capacity = capacity;
+    if (s->json_len + len <= s->json_capacity) {
+        return 0;
     }
-    memcpy(s->json + s->json_len, text, len);
-    s->json_len += len;
+    size_t capacity = s->json_capacity ? s->json_capacity : 65536;
+    while (capacity < s->json_len + len) {
+        capacity *= 2;
+    }
+    char *json = realloc(s->json, capacity);
+    if (json == NULL) {
+        error_set(s, "cannot record client changes: out of memory");
+        return -ENOMEM;
+    }
+    s->json = json;
+    s->json_capacity = capacity;
     return 0;
 }
 
 /* Room for one change: every string escaped at 6 bytes a byte, and the numbers. */
 #define CHANGE_JSON_MAX (6 * (2 * STORE_KEY_MAX + STORE_NAME_MAX) + 256)
-
-/* Write @p v in decimal at @p out; returns the end. snprintf() cost ten times more here. */
-static char *decimal_put(char *out, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *out++ = digits[--n];
-    }
-    return out;
-}
 
 static char *integer_put(char *out, int64_t v)
 {
@@ -68,21 +54,61 @@ static char *integer_put(char *out, int64_t v)
     return decimal_put(out, (uint64_t)v);
 }
 
+#define BYTES_01 0x0101010101010101ULL
+#define BYTES_80 0x8080808080808080ULL
+
 /*
- * Write @p text as a JSON string at @p out, which has room for
- * 6 * strlen(text) + 3 bytes; returns the end. Keys and names are printable
- * ASCII almost always, so those are copied as they are. Any other text goes
- * through the JSON writer, which escapes every byte that needs it.
+ * True when none of the 8 bytes in @p v needs escaping in a JSON string
+ * as string_put() writes it: no control byte (below 0x20), none of 0x7f
+ * and above, no '"' and no '\'. Each test is exact per word: a byte below
+ * n exists exactly when (v - n * BYTES_01) & ~v & BYTES_80 is not zero, for
+ * n up to 0x80.
  */
-static char *string_put(char *out, const char *text)
+static bool word_plain(uint64_t v)
 {
-    size_t len = strlen(text);
-    bool plain = true;
-    for (size_t i = 0; i < len && plain; i++) {
-        unsigned char c = (unsigned char)text[i];
-        plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    uint64_t quote = v ^ (0x22 * BYTES_01);
+    uint64_t backslash = v ^ (0x5c * BYTES_01);
+    uint64_t control = (v - 0x20 * BYTES_01) & ~v;
+    uint64_t high = v | ((v & ~BYTES_80) + BYTES_01); /* 0x7f becomes 0x80 */
+    uint64_t has_quote = (quote - BYTES_01) & ~quote;
+    uint64_t has_backslash = (backslash - BYTES_01) & ~backslash;
+    return ((control | high | has_quote | has_backslash) & BYTES_80) == 0;
+}
+
+static bool byte_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* True when @p len bytes of @p text go into a JSON string as they are. */
+static bool text_plain(const char *text, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, text + i, 8);
+        if (!word_plain(v)) {
+            return false;
+        }
     }
-    if (plain) {
+    for (; i < len; i++) {
+        if (!byte_plain((unsigned char)text[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Write the @p len bytes of @p text as a JSON string at @p out, which has
+ * room for 6 * len + 3 bytes; returns the end. Keys and names are
+ * printable ASCII almost always, so those are copied as they are. Any
+ * other text goes through the JSON writer, which escapes every byte that
+ * needs it.
+ */
+static char *string_put(char *out, const char *text, size_t len)
+{
+    if (text_plain(text, len)) {
         *out++ = '"';
         memcpy(out, text, len);
         out += len;
@@ -95,29 +121,38 @@ static char *string_put(char *out, const char *text)
     return out + json_writer_finish(&w);
 }
 
-/* Append the JSON array of @p item's change to s->json. */
-static int change_json_append(struct sqlite_store *s, const struct write_item *item)
+/*
+ * Append the JSON array of @p item's change to s->json, which has room for
+ * CHANGE_JSON_MAX more bytes. The client key and the first query name get
+ * their text here, on the writer thread.
+ */
+static void change_json_append(struct sqlite_store *s, const struct write_item *item)
 {
-    char text[CHANGE_JSON_MAX];
-    char *p = text;
+    char client[STORE_KEY_MAX];
+    char name[STORE_NAME_MAX];
+    size_t client_len = write_item_client_text(item, client, sizeof(client));
+    size_t name_len = write_item_first_query(item, name, sizeof(name));
+
+    char *start = s->json + s->json_len;
+    char *p = start;
     *p++ = '[';
-    p = integer_put(p, item->type);
+    p = integer_put(p, item->kind);
     *p++ = ',';
-    p = string_put(p, item->row.scope);
+    p = string_put(p, item->scope, strnlen(item->scope, sizeof(item->scope)));
     *p++ = ',';
-    p = string_put(p, item->row.client);
+    p = string_put(p, client, client_len);
     *p++ = ',';
-    p = integer_put(p, item->row.first_seen);
+    p = integer_put(p, item->first_seen);
     *p++ = ',';
-    p = integer_put(p, item->row.last_seen);
+    p = integer_put(p, item->last_seen);
     *p++ = ',';
-    p = decimal_put(p, item->row.query_count);
+    p = decimal_put(p, item->query_count);
     *p++ = ',';
-    p = decimal_put(p, item->row.flags);
+    p = decimal_put(p, item->flags);
     *p++ = ',';
-    p = string_put(p, item->row.first_query);
+    p = string_put(p, name, name_len);
     *p++ = ']';
-    return json_append(s, text, (size_t)(p - text));
+    s->json_len += (size_t)(p - start);
 }
 
 /* Append the changes of @p count items (at most CHANGES_PER_ROW) as one row. */
@@ -126,18 +161,25 @@ int sqlite_changes_append(struct sqlite_store *s, const struct write_item *items
 {
     int64_t min_last_seen = INT64_MAX;
     s->json_len = 0;
-    int ret = json_append(s, "[", 1);
-    for (size_t i = 0; ret == 0 && i < count; i++) {
-        ret = i > 0 ? json_append(s, ",", 1) : 0;
-        ret = ret == 0 ? change_json_append(s, &items[i]) : ret;
-        if (items[i].row.last_seen < min_last_seen) {
-            min_last_seen = items[i].row.last_seen;
+    for (size_t i = 0; i < count; i++) {
+        int ret = json_reserve(s, CHANGE_JSON_MAX + 2);
+        if (ret != 0) {
+            return ret;
+        }
+        s->json[s->json_len++] = i == 0 ? '[' : ',';
+        change_json_append(s, &items[i]);
+        if (items[i].last_seen < min_last_seen) {
+            min_last_seen = items[i].last_seen;
         }
     }
-    ret = ret == 0 ? json_append(s, "]", 1) : ret;
+    int ret = json_reserve(s, 2);
     if (ret != 0) {
         return ret;
     }
+    if (count == 0) {
+        s->json[s->json_len++] = '[';
+    }
+    s->json[s->json_len++] = ']';
 
     sqlite3_stmt *stmt = s->stmt.change_add;
     sqlite3_bind_int64(stmt, 1, (int64_t)count);
@@ -154,31 +196,19 @@ int sqlite_changes_append(struct sqlite_store *s, const struct write_item *items
  * Merging client_changes into clients.
  */
 
-/* Fill @p item from a row of changes_sorted_sql. */
-static void change_row_read(sqlite3_stmt *stmt, struct write_item *item)
-{
-    item->type = (enum write_item_type)sqlite3_column_int(stmt, 0);
-    column_copy(stmt, 1, item->row.scope, sizeof(item->row.scope));
-    column_copy(stmt, 2, item->row.client, sizeof(item->row.client));
-    item->row.first_seen = sqlite3_column_int64(stmt, 3);
-    item->row.last_seen = sqlite3_column_int64(stmt, 4);
-    item->row.query_count = (uint64_t)sqlite3_column_int64(stmt, 5);
-    item->row.flags = (uint32_t)sqlite3_column_int64(stmt, 6);
-    column_copy(stmt, 7, item->row.first_query, sizeof(item->row.first_query));
-}
-
 /* Apply the changes up to @p last_id to clients in key order; sets *count. */
 static int changes_apply(struct sqlite_store *s, int64_t last_id, size_t *count)
 {
     sqlite3_stmt *stmt = s->stmt.changes_sorted;
     sqlite3_bind_int64(stmt, 1, last_id);
-    struct write_item item = { 0 };
+    struct store_client row = { 0 };
     int ret = 0;
     int rc;
     *count = 0;
     while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        change_row_read(stmt, &item);
-        ret = item_client_write(s, &item);
+        client_row_read(stmt, &row);
+        enum store_change_kind kind = (enum store_change_kind)sqlite3_column_int(stmt, 7);
+        ret = client_change_write(s, kind, &row);
         (*count)++;
     }
     if (ret == 0 && rc != SQLITE_DONE) {

@@ -543,7 +543,7 @@ static int batch_write(struct sqlite_store *s, struct write_item *items,
         ret = sqlite_changes_append(s, &items[i], n);
     }
     for (size_t i = 0; ret == 0 && i < count; i++) {
-        if (items[i].type == WRITE_ITEM_NEW && items[i].alert != NULL) {
+        if (items[i].alert != NULL) {
             ret = item_alert_write(s, &items[i]);
         }
     }
@@ -654,24 +654,14 @@ static int batch_commit(void *ctx, struct write_item *items, size_t count)
  * Operations of struct store_ops.
  */
 
-static int submit_new(struct store *st, const struct store_client *row,
-                      const char *alert_json, size_t alert_len)
+static int submit(struct store *st, const struct store_change *change,
+                  const char *alert_json, size_t alert_len)
 {
     struct sqlite_store *s = store_of(st);
     if (s->queue == NULL) {
         return DF_ESTORE_READONLY;
     }
-    return write_queue_push_new(s->queue, row, alert_json, alert_len);
-}
-
-static int submit_seen(struct store *st, const char *scope, const char *client,
-                       int64_t last_seen, uint64_t queries)
-{
-    struct sqlite_store *s = store_of(st);
-    if (s->queue == NULL) {
-        return DF_ESTORE_READONLY;
-    }
-    return write_queue_push_seen(s->queue, scope, client, last_seen, queries);
+    return write_queue_push(s->queue, change, alert_json, alert_len);
 }
 
 static int store_sync(struct store *st)
@@ -725,18 +715,6 @@ static void row_fill_load(sqlite3_stmt *stmt, struct store_client *row)
     column_copy(stmt, 1, row->client, sizeof(row->client));
     row->last_seen = sqlite3_column_int64(stmt, 2);
     row->flags = (uint32_t)sqlite3_column_int64(stmt, 3);
-}
-
-/* Fill a whole row from a SELECT of the seven columns in table order. */
-static void row_fill_all(sqlite3_stmt *stmt, struct store_client *row)
-{
-    column_copy(stmt, 0, row->scope, sizeof(row->scope));
-    column_copy(stmt, 1, row->client, sizeof(row->client));
-    row->first_seen = sqlite3_column_int64(stmt, 2);
-    row->last_seen = sqlite3_column_int64(stmt, 3);
-    row->query_count = (uint64_t)sqlite3_column_int64(stmt, 4);
-    row->flags = (uint32_t)sqlite3_column_int64(stmt, 5);
-    column_copy(stmt, 6, row->first_query, sizeof(row->first_query));
 }
 
 typedef void (*row_fill_fn)(sqlite3_stmt *stmt, struct store_client *row);
@@ -844,7 +822,7 @@ static int store_list(struct store *st, store_client_fn fn, void *ctx)
                         "SELECT scope, client, first_seen, last_seen,"
                         " query_count, flags, first_query FROM %s"
                         " ORDER BY scope, client",
-                        row_fill_all, fn, ctx);
+                        client_row_read, fn, ctx);
 }
 
 static int store_stats(struct store *st, struct store_stats *out)
@@ -1120,8 +1098,7 @@ static const struct store_ops sqlite_store_ops = {
     .load = store_load,
     .scope_start_get = scope_start_get,
     .scope_start_set = scope_start_set,
-    .submit_new = submit_new,
-    .submit_seen = submit_seen,
+    .submit = submit,
     .sync = store_sync,
     .replay_outbox = store_replay_outbox,
     .list = store_list,

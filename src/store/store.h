@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/addr.h"
+
 #define STORE_KEY_MAX 64  /* scope and client keys are short text */
 #define STORE_NAME_MAX 1024 /* first query name, presentation form */
 
@@ -36,6 +38,34 @@ struct store_client {
     uint64_t query_count;
     uint32_t flags;             /* STORE_CLIENT_* */
     char first_query[STORE_NAME_MAX];
+};
+
+/* What a submitted change does to its client's row. */
+enum store_change_kind {
+    STORE_CHANGE_NEW = 1,  /* insert or replace the row */
+    STORE_CHANGE_SEEN = 2, /* raise last_seen and add to query_count */
+};
+
+/*
+ * One change of a client's row, as the packet path submits it. The client
+ * key stays a binary prefix and the first query name stays in wire form:
+ * the store's writer thread turns them into text, so the packet path
+ * formats nothing. Rows that exist only as text (storm rows, tests) set
+ * client_text and first_query instead. Pointers need to stay valid only
+ * during the submit call.
+ */
+struct store_change {
+    enum store_change_kind kind;
+    const char *scope;          /* scope key text */
+    struct prefix client;       /* the client key, unless client_text is set */
+    const char *client_text;    /* the key as text, or NULL to format client */
+    int64_t first_seen;         /* NEW only */
+    int64_t last_seen;
+    uint64_t query_count;       /* NEW: the row's count; SEEN: queries to add */
+    uint32_t flags;             /* STORE_CLIENT_*, NEW only */
+    const uint8_t *first_qname; /* NEW: first query name in wire form, or NULL */
+    uint8_t first_qname_len;
+    const char *first_query;    /* NEW without first_qname: the name as text, or NULL */
 };
 
 struct store_stats {
@@ -79,14 +109,11 @@ struct store_ops {
     int (*scope_start_get)(struct store *st, const char *scope, int64_t *start);
     int (*scope_start_set)(struct store *st, const char *scope, int64_t start);
     /*
-     * Queue a new client row and, unless @p alert_json is NULL, its alert.
-     * Blocks while the queue is full (the wait is counted).
+     * Queue a change and, unless @p alert_json is NULL, its alert (NEW
+     * only). Blocks while the queue is full (the wait is counted).
      */
-    int (*submit_new)(struct store *st, const struct store_client *row,
-                      const char *alert_json, size_t alert_len);
-    /* Queue a last-seen update: @p queries more queries up to @p last_seen. */
-    int (*submit_seen)(struct store *st, const char *scope, const char *client,
-                       int64_t last_seen, uint64_t queries);
+    int (*submit)(struct store *st, const struct store_change *change,
+                  const char *alert_json, size_t alert_len);
     /* Wait until everything queued so far committed and its alerts were written. */
     int (*sync)(struct store *st);
     /* Write the alerts left in the outbox by an earlier run, oldest first. */
@@ -141,3 +168,34 @@ struct store {
     void *alert_ctx;
     struct store_counters counters;
 };
+
+/* Queue a whole row given as text, and its alert unless @p alert_json is NULL. */
+static inline int store_submit_row(struct store *st, const struct store_client *row,
+                                   const char *alert_json, size_t alert_len)
+{
+    struct store_change c = {
+        .kind = STORE_CHANGE_NEW,
+        .scope = row->scope,
+        .client_text = row->client,
+        .first_seen = row->first_seen,
+        .last_seen = row->last_seen,
+        .query_count = row->query_count,
+        .flags = row->flags,
+        .first_query = row->first_query,
+    };
+    return st->ops->submit(st, &c, alert_json, alert_len);
+}
+
+/* Queue a last-seen update of a client given as text. */
+static inline int store_submit_seen(struct store *st, const char *scope, const char *client,
+                                    int64_t last_seen, uint64_t queries)
+{
+    struct store_change c = {
+        .kind = STORE_CHANGE_SEEN,
+        .scope = scope,
+        .client_text = client,
+        .last_seen = last_seen,
+        .query_count = queries,
+    };
+    return st->ops->submit(st, &c, NULL, 0);
+}

@@ -7,18 +7,7 @@
  *   stays counted until the writer finishes it, and pushes write only past
  *   head+count, so the writer reads its batch without holding the lock.
  *   pushed and done count items ever queued and ever handled; a sync waits
- *   for done to reach the value pushed had when it was called. The item
- *   with sequence number n (the value of pushed when it was queued) lives
- *   in slots[n % capacity].
- *
- * Coalescing: index maps (scope, client) to the sequence number of the
- * newest item of that client, so that a SEEN update folds into that item
- * instead of taking a slot and a statement of its own. Only items at or
- * past done + busy (not yet handed to the writer) may change. The index
- * never deletes: an entry older than done + busy is stale and counts as
- * free, and a lookup stops at the first free entry. An insert goes to that
- * first free entry or replaces the key's entry, so along a key's probe
- * sequence the first live entry of the key is always its newest item.
+ *   for done to reach the value pushed had when it was called.
  *
  * Idle work: when the ring has been empty for WRITE_QUEUE_IDLE_DELAY_MS and
  * idle_pending is set, the writer calls idle_fn without the lock, one step
@@ -38,6 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "decode/dns_text.h"
+#include "util/big_alloc.h"
+#include "util/client_key.h"
+
+_Static_assert(WRITE_ITEM_QNAME_MAX == DNS_NAME_MAX, "a wire-form name must fit an item");
 
 /*
  * Maximum wait for a batch to fill, in milliseconds. It is the added delay
@@ -63,12 +58,9 @@ struct write_queue {
     size_t head;
     size_t count;
     size_t batch_full;  /* a batch this large starts at once */
-    size_t busy;        /* items the writer is handling now */
     uint64_t pushed;
     uint64_t done;
     unsigned syncs;     /* syncs waiting: the writer does not linger */
-    uint64_t *index;    /* sequence number + 1 per bucket, 0 for empty */
-    size_t index_mask;
     bool stopping;
     bool idle_pending;  /* idle_fn may have work */
     bool idle_running;  /* the ring stayed empty past the idle delay */
@@ -88,6 +80,17 @@ static void copy_text(char *dst, size_t size, const char *src)
     dst[len] = '\0';
 }
 
+/* Return a heap copy of @p len bytes at @p text with a NUL after them, or NULL. */
+static char *copy_to_heap(const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy != NULL) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
 static size_t min_size(size_t a, size_t b)
 {
     return a < b ? a : b;
@@ -98,6 +101,8 @@ static void batch_release(struct write_item *items, size_t count)
     for (size_t i = 0; i < count; i++) {
         free(items[i].alert);
         items[i].alert = NULL;
+        free(items[i].first_query);
+        items[i].first_query = NULL;
     }
 }
 
@@ -184,7 +189,6 @@ static void *writer_main(void *arg)
         n = min_size(n, q->capacity - q->head);
         struct write_item *items = &q->slots[q->head];
         int ret = q->error;
-        q->busy = n;
         pthread_mutex_unlock(&q->lock);
 
         /* After an error, items are discarded so that syncs still return. */
@@ -200,28 +204,12 @@ static void *writer_main(void *arg)
         q->head = (q->head + n) % q->capacity;
         q->count -= n;
         q->done += n;
-        q->busy = 0;
         q->idle_pending = q->idle_fn != NULL;
         q->idle_running = false;
         pthread_cond_broadcast(&q->has_space);
     }
     pthread_mutex_unlock(&q->lock);
     return NULL;
-}
-
-/* Size the index at twice the capacity or more, so probes stay short. */
-static int index_create(struct write_queue *q)
-{
-    size_t buckets = 16;
-    while (buckets < 2 * q->capacity) {
-        buckets *= 2;
-    }
-    q->index = calloc(buckets, sizeof(*q->index));
-    if (q->index == NULL) {
-        return -ENOMEM;
-    }
-    q->index_mask = buckets - 1;
-    return 0;
 }
 
 static int queue_sync_init(struct write_queue *q)
@@ -241,8 +229,7 @@ static void queue_free(struct write_queue *q)
     pthread_cond_destroy(&q->has_space);
     pthread_cond_destroy(&q->has_work);
     pthread_mutex_destroy(&q->lock);
-    free(q->index);
-    free(q->slots);
+    big_free(q->slots, q->capacity * sizeof(*q->slots));
     free(q);
 }
 
@@ -268,8 +255,8 @@ int write_queue_create(size_t capacity, size_t batch_max,
     q->full_waits = full_waits;
     queue_sync_init(q);
 
-    q->slots = calloc(capacity, sizeof(*q->slots));
-    if (q->slots == NULL || index_create(q) != 0) {
+    q->slots = big_alloc(capacity * sizeof(*q->slots));
+    if (q->slots == NULL) {
         queue_free(q);
         return -ENOMEM;
     }
@@ -302,57 +289,6 @@ int write_queue_destroy(struct write_queue *q)
 }
 
 /*
- * Index of queued items by client.
- */
-
-/* FNV-1a over the key text as the slots store it, cut at STORE_KEY_MAX - 1. */
-static uint64_t key_hash(const char *scope, const char *client)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    size_t len = strnlen(scope, STORE_KEY_MAX - 1);
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)scope[i]) * 0x100000001b3ULL;
-    }
-    h = (h ^ 0xff) * 0x100000001b3ULL; /* separator: no byte of text */
-    len = strnlen(client, STORE_KEY_MAX - 1);
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)client[i]) * 0x100000001b3ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-static bool item_has_key(const struct write_item *item, const char *scope,
-                         const char *client)
-{
-    return strncmp(item->row.client, client, STORE_KEY_MAX - 1) == 0 &&
-           strncmp(item->row.scope, scope, STORE_KEY_MAX - 1) == 0;
-}
-
-/*
- * Find the bucket of the newest queued item of (scope, client) that the
- * writer has not taken yet, with q->lock held. Returns that item and sets
- * *bucket, or returns NULL and sets *bucket to the first free bucket.
- */
-static struct write_item *index_find(struct write_queue *q, const char *scope,
-                                     const char *client, size_t *bucket)
-{
-    uint64_t live_from = q->done + q->busy;
-    size_t i = (size_t)key_hash(scope, client) & q->index_mask;
-    for (;; i = (i + 1) & q->index_mask) {
-        uint64_t entry = q->index[i];
-        if (entry == 0 || entry - 1 < live_from) {
-            *bucket = i;
-            return NULL;
-        }
-        struct write_item *item = &q->slots[(entry - 1) % q->capacity];
-        if (item_has_key(item, scope, client)) {
-            *bucket = i;
-            return item;
-        }
-    }
-}
-
-/*
  * Wait for a free slot with q->lock held. Returns the free slot, or NULL
  * when the queue failed meanwhile.
  */
@@ -373,32 +309,55 @@ static struct write_item *slot_reserve(struct write_queue *q)
 }
 
 /*
- * Queue the item just written into the reserved slot, and make @p bucket
- * (from index_find after the reservation) point at it. The writer needs a
+ * Queue the item just written into the reserved slot. The writer needs a
  * wake-up only for the first item and for a full batch.
  */
-static void slot_commit(struct write_queue *q, size_t bucket)
+static void slot_commit(struct write_queue *q)
 {
     q->pushed++;
-    q->index[bucket] = q->pushed;
     q->count++;
     if (q->count == 1 || q->count == q->batch_full) {
         pthread_cond_signal(&q->has_work);
     }
 }
 
-int write_queue_push_new(struct write_queue *q, const struct store_client *row,
-                         const char *alert, size_t alert_len)
+/* Fill @p item from @p c; the heap copies are made by the caller. */
+static void item_fill(struct write_item *item, const struct store_change *c)
 {
-    /* Copy the alert before taking the lock: malloc may be slow. */
+    item->kind = c->kind;
+    item->flags = c->flags;
+    item->first_seen = c->first_seen;
+    item->last_seen = c->last_seen;
+    item->query_count = c->query_count;
+    copy_text(item->scope, sizeof(item->scope), c->scope);
+    item->client_is_text = c->client_text != NULL;
+    if (item->client_is_text) {
+        copy_text(item->client.text, sizeof(item->client.text), c->client_text);
+    } else {
+        item->client.prefix = c->client;
+    }
+    item->first_qname_len = c->first_qname != NULL ? c->first_qname_len : 0;
+    if (item->first_qname_len > 0) {
+        memcpy(item->first_qname, c->first_qname, item->first_qname_len);
+    }
+    item->outbox_id = 0;
+}
+
+int write_queue_push(struct write_queue *q, const struct store_change *change,
+                     const char *alert, size_t alert_len)
+{
+    /* Copy the texts before taking the lock: malloc may be slow. */
     char *alert_copy = NULL;
-    if (alert != NULL) {
-        alert_copy = malloc(alert_len + 1);
-        if (alert_copy == NULL) {
+    char *name_copy = NULL;
+    if (alert != NULL && (alert_copy = copy_to_heap(alert, alert_len)) == NULL) {
+        return -ENOMEM;
+    }
+    if (change->first_qname == NULL && change->first_query != NULL) {
+        size_t len = strnlen(change->first_query, STORE_NAME_MAX - 1);
+        if ((name_copy = copy_to_heap(change->first_query, len)) == NULL) {
+            free(alert_copy);
             return -ENOMEM;
         }
-        memcpy(alert_copy, alert, alert_len);
-        alert_copy[alert_len] = '\0';
     }
 
     pthread_mutex_lock(&q->lock);
@@ -407,88 +366,39 @@ int write_queue_push_new(struct write_queue *q, const struct store_client *row,
         int ret = q->error;
         pthread_mutex_unlock(&q->lock);
         free(alert_copy);
+        free(name_copy);
         return ret;
     }
-
-    /* The new row replaces an older queued item of the client in the index. */
-    size_t bucket;
-    index_find(q, row->scope, row->client, &bucket);
-    item->type = WRITE_ITEM_NEW;
-    copy_text(item->row.scope, sizeof(item->row.scope), row->scope);
-    copy_text(item->row.client, sizeof(item->row.client), row->client);
-    item->row.first_seen = row->first_seen;
-    item->row.last_seen = row->last_seen;
-    item->row.query_count = row->query_count;
-    item->row.flags = row->flags;
-    copy_text(item->row.first_query, sizeof(item->row.first_query),
-              row->first_query);
+    item_fill(item, change);
+    item->first_query = name_copy;
     item->alert = alert_copy;
-    item->alert_len = alert_len;
-    item->outbox_id = 0;
-    slot_commit(q, bucket);
+    item->alert_len = alert_copy != NULL ? alert_len : 0;
+    slot_commit(q);
     pthread_mutex_unlock(&q->lock);
     return 0;
 }
 
-/*
- * Fold a SEEN update into the queued @p item of the same client: the result
- * is the row that writing the item and then the update would leave.
- */
-static void item_merge_seen(struct write_item *item, int64_t last_seen,
-                            uint64_t queries)
+size_t write_item_client_text(const struct write_item *item, char *buf, size_t size)
 {
-    if (item->row.last_seen < last_seen) {
-        item->row.last_seen = last_seen;
+    if (item->client_is_text) {
+        size_t len = strnlen(item->client.text, size - 1);
+        memcpy(buf, item->client.text, len);
+        buf[len] = '\0';
+        return len;
     }
-    item->row.query_count += queries;
+    return client_key_format(&item->client.prefix, buf, size);
 }
 
-int write_queue_push_seen(struct write_queue *q, const char *scope,
-                          const char *client, int64_t last_seen,
-                          uint64_t queries)
+size_t write_item_first_query(const struct write_item *item, char *buf, size_t size)
 {
-    pthread_mutex_lock(&q->lock);
-    size_t bucket;
-    struct write_item *queued = NULL;
-    struct write_item *item = NULL;
-    if (q->error == 0) {
-        queued = index_find(q, scope, client, &bucket);
+    if (item->first_qname_len > 0) {
+        return dns_name_format(item->first_qname, item->first_qname_len, buf, size);
     }
-    uint64_t done_before = q->done;
-    uint64_t pushed_before = q->pushed;
-    if (queued == NULL) {
-        item = slot_reserve(q);
-    }
-    if (queued == NULL && item == NULL) {
-        int ret = q->error;
-        pthread_mutex_unlock(&q->lock);
-        return ret;
-    }
-
-    /* While this push waited for space, items left and others came: look again. */
-    if (queued == NULL && (q->done != done_before || q->pushed != pushed_before)) {
-        queued = index_find(q, scope, client, &bucket);
-    }
-    if (queued != NULL) {
-        item_merge_seen(queued, last_seen, queries);
-        pthread_mutex_unlock(&q->lock);
-        return 0;
-    }
-
-    item->type = WRITE_ITEM_SEEN;
-    copy_text(item->row.scope, sizeof(item->row.scope), scope);
-    copy_text(item->row.client, sizeof(item->row.client), client);
-    item->row.first_seen = 0;
-    item->row.last_seen = last_seen;
-    item->row.query_count = queries;
-    item->row.flags = 0;
-    item->row.first_query[0] = '\0'; /* the slot may hold an older row's name */
-    item->alert = NULL;
-    item->alert_len = 0;
-    item->outbox_id = 0;
-    slot_commit(q, bucket);
-    pthread_mutex_unlock(&q->lock);
-    return 0;
+    const char *text = item->first_query != NULL ? item->first_query : "";
+    size_t len = strnlen(text, size - 1);
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return len;
 }
 
 int write_queue_sync(struct write_queue *q)

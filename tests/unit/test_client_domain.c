@@ -12,7 +12,7 @@
 
 #include "decode/dns_wire.h"
 #include "detect/client_domain.h"
-#include "detect/client_key.h"
+#include "util/client_key.h"
 #include "util/error.h"
 
 static void assert_key_text(const struct client_domains *d, const struct prefix *key,

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "detect/client_key.h"
+#include "util/client_key.h"
 
 /* Check one prefix: same text and same length as prefix_format(). */
 static void check_same(const struct prefix *p)

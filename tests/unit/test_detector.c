@@ -370,6 +370,33 @@ static void test_detector_flush_spreads_over_interval(void **state)
     close_detector(f);
 }
 
+/*
+ * A learned client's row is handed to the store with its key in binary
+ * form and its first query name in wire form; the writer makes the text.
+ * The row must read back as the text of the key and the escaped name.
+ */
+static void test_detector_learned_row_text(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.learn_only = true;
+    open_detector(f);
+    struct dns_message m = message("2001:db8:1:2::a", 40000, "2001:db8::53", 53, 1000, 7, false);
+    /* "a\"b" and "c.d" as labels, then a byte outside printable ASCII. */
+    static const uint8_t name[] = { 3, 'a', '"', 'b', 3, 'c', '.', 'd', 1, 0xff, 0 };
+    memcpy(m.qname, name, sizeof(name));
+    m.qname_len = sizeof(name);
+    detector_message(f->det, &m);
+
+    struct store_client row = only_row(f);
+    assert_string_equal(row.scope, "2001:db8::53");
+    assert_string_equal(row.client, "2001:db8:1:2::/64");
+    assert_string_equal(row.first_query, "a\"b.c\\.d.\\255");
+    assert_int_equal(row.first_seen, 1000);
+    assert_int_equal(row.flags, STORE_CLIENT_LEARNED);
+    close_detector(f);
+    assert_int_equal(f->alert_count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detector_learn_only_never_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_learn_run_ends_learning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detector_flush_spreads_over_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detector_learned_row_text, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

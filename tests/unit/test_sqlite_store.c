@@ -249,7 +249,7 @@ static void test_open_rejects_damaged_database(void **state)
         snprintf(client, sizeof(client), "198.51.%d.%d/32", i / 256, i % 256);
         struct store_client row = make_row("192.0.2.53", client, 1, 2, 1, 0,
                                            "a-fairly-long-name.example.");
-        assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
     }
     assert_int_equal(st->ops->sync(st), 0);
     st->ops->close(st);
@@ -397,7 +397,7 @@ static void test_open_rejects_second_writer(void **state)
     assert_int_equal(sqlite_store_open(f->path, SQLITE_STORE_READ_ONLY, &reader),
                      0);
     struct store_client row = make_row("s", "192.0.2.1/32", 1, 1, 1, 0, "q.");
-    assert_int_equal(reader->ops->submit_new(reader, &row, NULL, 0),
+    assert_int_equal(store_submit_row(reader, &row, NULL, 0),
                      DF_ESTORE_READONLY);
     reader->ops->close(reader);
 
@@ -420,8 +420,8 @@ static void test_submit_alerts_after_commit(void **state)
                                      101, 1, 0, "example.org. AAAA");
     const char alert_a[] = "{\"client\":\"203.0.113.0/24\"}";
     const char alert_b[] = "{\"client\":\"2001:db8:1:2::/64\"}";
-    assert_int_equal(st->ops->submit_new(st, &a, alert_a, strlen(alert_a)), 0);
-    assert_int_equal(st->ops->submit_new(st, &b, alert_b, strlen(alert_b)), 0);
+    assert_int_equal(store_submit_row(st, &a, alert_a, strlen(alert_a)), 0);
+    assert_int_equal(store_submit_row(st, &b, alert_b, strlen(alert_b)), 0);
     assert_int_equal(st->ops->sync(st), 0);
 
     assert_int_equal(c.alert_count, 2);
@@ -458,13 +458,13 @@ static void test_failed_commit_skips_alerts(void **state)
                      SQLITE_OK);
 
     struct store_client row = make_row("s", "192.0.2.9/32", 1, 1, 1, 0, "q.");
-    assert_int_equal(st->ops->submit_new(st, &row, "{}", 2), 0);
+    assert_int_equal(store_submit_row(st, &row, "{}", 2), 0);
     assert_int_equal(st->ops->sync(st), DF_ESTORE_LOCKED);
     assert_int_equal(c.alert_count, 0);
     assert_true(strlen(sqlite_store_last_error(st)) > 0);
 
     /* The error sticks: later writes are rejected, not silently dropped. */
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.9/32", 2, 1),
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.9/32", 2, 1),
                      DF_ESTORE_LOCKED);
 
     sqlite3_exec(blocker, "ROLLBACK", NULL, NULL, NULL);
@@ -482,7 +482,7 @@ static void test_failed_alert_stays_in_outbox(void **state)
     st->alert_ctx = &c;
 
     struct store_client row = make_row("s", "192.0.2.10/32", 1, 1, 1, 0, "q.");
-    assert_int_equal(st->ops->submit_new(st, &row, "{\"n\":1}", 7), 0);
+    assert_int_equal(store_submit_row(st, &row, "{\"n\":1}", 7), 0);
     assert_int_equal(st->ops->sync(st), -EIO);
     st->ops->close(st);
 
@@ -509,7 +509,7 @@ static void crash_child(const char *path)
     struct store_client row = make_row("192.0.2.53", "198.51.100.0/24", 5, 5, 1,
                                        0, "crash.example. A");
     const char alert[] = "{\"event\":\"crash\"}";
-    st->ops->submit_new(st, &row, alert, strlen(alert));
+    store_submit_row(st, &row, alert, strlen(alert));
     st->ops->sync(st);
     _exit(21);
 }
@@ -555,12 +555,12 @@ static void test_seen_updates_last_seen_and_count(void **state)
     struct store *st = open_rw(f->path);
     struct store_client row = make_row("s", "192.0.2.0/24", 100, 100, 1, 0,
                                        "first.example. A");
-    assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.0/24", 150, 4), 0);
+    assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.0/24", 150, 4), 0);
     /* An older last_seen (a late flush) must not move it back. */
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.0/24", 120, 2), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.0/24", 120, 2), 0);
     /* An update for an unknown client changes nothing. */
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.99/32", 150, 1), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.99/32", 150, 1), 0);
     assert_int_equal(st->ops->sync(st), 0);
 
     struct collector c = { 0 };
@@ -581,8 +581,8 @@ static void test_new_replaces_expired_row(void **state)
                                        STORE_CLIENT_LEARNED, "old.example. A");
     struct store_client fresh = make_row("s", "192.0.2.0/24", 9000, 9000, 1, 0,
                                          "new.example. MX");
-    assert_int_equal(st->ops->submit_new(st, &old, NULL, 0), 0);
-    assert_int_equal(st->ops->submit_new(st, &fresh, NULL, 0), 0);
+    assert_int_equal(store_submit_row(st, &old, NULL, 0), 0);
+    assert_int_equal(store_submit_row(st, &fresh, NULL, 0), 0);
     assert_int_equal(st->ops->sync(st), 0);
 
     struct collector c = { 0 };
@@ -625,7 +625,7 @@ static void submit_clients(struct store *st, const char *const *clients,
         struct store_client row = make_row("192.0.2.53", clients[i],
                                            (int64_t)(100 + i),
                                            (int64_t)(200 + i), 1, 0, "q.");
-        assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
     }
     assert_int_equal(st->ops->sync(st), 0);
 }
@@ -701,10 +701,10 @@ static void test_changes_merge_before_reads(void **state)
     struct store *st = open_rw(f->path);
     struct store_client a = make_row("s", "192.0.2.1/32", 100, 100, 1, 0, "a. A");
     struct store_client b = make_row("s", "192.0.2.2/32", 110, 110, 1, 0, "b. A");
-    assert_int_equal(st->ops->submit_new(st, &a, NULL, 0), 0);
+    assert_int_equal(store_submit_row(st, &a, NULL, 0), 0);
     assert_int_equal(st->ops->sync(st), 0);
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.1/32", 150, 4), 0);
-    assert_int_equal(st->ops->submit_new(st, &b, NULL, 0), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.1/32", 150, 4), 0);
+    assert_int_equal(store_submit_row(st, &b, NULL, 0), 0);
     assert_int_equal(st->ops->sync(st), 0);
 
     /* The writer merges only after a second of idleness, so all wait here. */
@@ -745,7 +745,7 @@ static void test_changes_keep_any_text(void **state)
     struct store *st = open_rw(f->path);
     const char name[] = "q\"uote\\back\x01ctl\xc3\xa9. A";
     struct store_client a = make_row("s", "192.0.2.1/32", 100, 100, 1, 0, name);
-    assert_int_equal(st->ops->submit_new(st, &a, NULL, 0), 0);
+    assert_int_equal(store_submit_row(st, &a, NULL, 0), 0);
     assert_int_equal(st->ops->sync(st), 0);
 
     /* The text goes into the log's JSON and comes back whole, read-only too. */
@@ -775,7 +775,7 @@ static void test_stats_count_row_kinds(void **state)
         make_row("s", "192.0.2.4/32", 1, 1, 1, STORE_CLIENT_STORM | STORE_CLIENT_LEARNED, "d. A"),
     };
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(st->ops->submit_new(st, &rows[i], NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &rows[i], NULL, 0), 0);
     }
     assert_int_equal(st->ops->sync(st), 0);
 
@@ -815,7 +815,7 @@ static void test_busy_writer_bounds_changes(void **state)
         char client[32];
         snprintf(client, sizeof(client), "198.51.100.%d/32", i);
         struct store_client row = make_row("s", client, i, i, 1, 0, "q.");
-        assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
         assert_int_equal(st->ops->sync(st), 0);
     }
 
@@ -872,7 +872,7 @@ static void test_prune_keeps_refreshed_rows(void **state)
     assert_int_equal(st->ops->stats(st, &stats), 0); /* merges both rows */
 
     /* A pending update makes one merged row recent again. */
-    assert_int_equal(st->ops->submit_seen(st, "192.0.2.53", "192.0.2.2/32", 500, 1), 0);
+    assert_int_equal(store_submit_seen(st, "192.0.2.53", "192.0.2.2/32", 500, 1), 0);
     assert_int_equal(st->ops->sync(st), 0);
     uint64_t removed = 0;
     assert_int_equal(st->ops->prune(st, 300, &removed), 0);
@@ -919,7 +919,7 @@ static void test_export_import_round_trip(void **state)
                  STORE_CLIENT_LEARNED, "example.com. TXT"),
     };
     for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(st->ops->submit_new(st, &rows[i], NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &rows[i], NULL, 0), 0);
     }
     assert_int_equal(st->ops->sync(st), 0);
 
@@ -1079,7 +1079,7 @@ static void *push_three(void *arg)
     for (int i = 0; i < 3 && p->ret == 0; i++) {
         char client[32];
         snprintf(client, sizeof(client), "192.0.2.%d/32", 100 + i);
-        p->ret = p->st->ops->submit_seen(p->st, "s", client, 10, 1);
+        p->ret = store_submit_seen(p->st, "s", client, 10, 1);
     }
     return NULL;
 }
@@ -1098,7 +1098,7 @@ static void test_queue_full_waits_counted(void **state)
 
     /* The writer stops in alert_fn with this item still in its slot. */
     struct store_client row = make_row("s", "192.0.2.1/32", 1, 1, 1, 0, "q.");
-    assert_int_equal(st->ops->submit_new(st, &row, "{}", 2), 0);
+    assert_int_equal(store_submit_row(st, &row, "{}", 2), 0);
 
     /* One slot is left: the second of three pushes must wait. */
     struct pusher p = { .st = st };
@@ -1122,10 +1122,11 @@ static void test_queue_full_waits_counted(void **state)
 }
 
 /*
- * A SEEN update folds into the queued row of its client, but not into a row
- * the writer has already taken.
+ * Updates queued behind a client's row, while the writer holds an earlier
+ * batch, each take a row of the log and apply in queue order: the latest
+ * last_seen wins and the query counts add up.
  */
-static void test_seen_merges_into_queued_row(void **state)
+static void test_updates_apply_in_queue_order(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .batch_max = 1, .queue_max = 8 };
@@ -1139,16 +1140,16 @@ static void test_seen_merges_into_queued_row(void **state)
 
     /* The writer commits row a, then stops in alert_fn holding it. */
     struct store_client a = make_row("s", "192.0.2.1/32", 100, 100, 1, 0, "a.");
-    assert_int_equal(st->ops->submit_new(st, &a, "{}", 2), 0);
+    assert_int_equal(store_submit_row(st, &a, "{}", 2), 0);
     while (__atomic_load_n(&st->counters.transactions, __ATOMIC_RELAXED) == 0) {
         usleep(1000);
     }
 
     struct store_client b = make_row("s", "192.0.2.2/32", 110, 110, 1, 0, "b.");
-    assert_int_equal(st->ops->submit_new(st, &b, NULL, 0), 0);
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.2/32", 150, 4), 0);
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.1/32", 200, 2), 0);
-    assert_int_equal(st->ops->submit_seen(st, "s", "192.0.2.2/32", 120, 1), 0);
+    assert_int_equal(store_submit_row(st, &b, NULL, 0), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.2/32", 150, 4), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.1/32", 200, 2), 0);
+    assert_int_equal(store_submit_seen(st, "s", "192.0.2.2/32", 120, 1), 0);
 
     pthread_mutex_lock(&g.lock);
     g.open = true;
@@ -1156,8 +1157,8 @@ static void test_seen_merges_into_queued_row(void **state)
     pthread_mutex_unlock(&g.lock);
     assert_int_equal(st->ops->sync(st), 0);
 
-    /* Row a, row b with both of its updates, and the update of a. */
-    assert_int_equal(st->counters.rows_committed, 3);
+    /* Rows a and b and the three updates. */
+    assert_int_equal(st->counters.rows_committed, 5);
     struct collector c = { 0 };
     assert_int_equal(st->ops->list(st, collect_row, &c), 0);
     assert_int_equal(c.count, 2);
@@ -1183,11 +1184,89 @@ static void test_close_drains_queue(void **state)
         char client[32];
         snprintf(client, sizeof(client), "10.0.%d.0/24", i);
         struct store_client row = make_row("s", client, i, i, 1, 0, "q.");
-        assert_int_equal(st->ops->submit_new(st, &row, NULL, 0), 0);
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
     }
     st->ops->close(st);
 
     assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 100);
+}
+
+#define ODD_ROWS 200
+
+struct odd_rows {
+    struct store_client rows[ODD_ROWS];
+    size_t seen;
+};
+
+static int check_odd_row(void *ctx, const struct store_client *row)
+{
+    struct odd_rows *o = ctx;
+    unsigned i = 0;
+    if (strcmp(row->client, "not-utf8") == 0) {
+        o->seen++;
+        return 0;
+    }
+    assert_int_equal(sscanf(row->client, "c%u", &i), 1);
+    assert_true(i < ODD_ROWS);
+    assert_string_equal(row->scope, o->rows[i].scope);
+    assert_string_equal(row->first_query, o->rows[i].first_query);
+    o->seen++;
+    return 0;
+}
+
+/*
+ * Fill @p buf with @p len bytes of random UTF-8, NUL-terminated: mostly
+ * letters, with one byte in 16 a character that JSON escapes or that is not
+ * ASCII, so that many words of 8 bytes hold exactly one of them.
+ */
+static void random_text(char *buf, size_t len, unsigned *seed)
+{
+    static const char special[] = { '"', '\\', 0x01, 0x1f, 0x7f };
+    size_t i = 0;
+    while (i < len) {
+        unsigned r = (unsigned)rand_r(seed);
+        if (r % 16 != 0) {
+            buf[i++] = (char)('a' + r / 16 % 26);
+        } else if (r / 16 % 6 < 5) {
+            buf[i++] = special[r / 16 % 6];
+        } else if (i + 2 <= len) {
+            buf[i++] = (char)0xc3; /* U+00E9 */
+            buf[i++] = (char)0xa9;
+        }
+    }
+    buf[len] = '\0';
+}
+
+/*
+ * Texts with any character (quotes, backslashes, control bytes, DEL and
+ * UTF-8 sequences, at every position of an 8-byte word) go through the
+ * JSON change log and come back unchanged.
+ */
+static void test_change_log_keeps_any_text(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    static struct odd_rows o;
+    memset(&o, 0, sizeof(o));
+    unsigned seed = 12345;
+    for (unsigned i = 0; i < ODD_ROWS; i++) {
+        struct store_client *row = &o.rows[i];
+        random_text(row->scope, 1 + (size_t)rand_r(&seed) % 40, &seed);
+        snprintf(row->client, sizeof(row->client), "c%u", i);
+        random_text(row->first_query, (size_t)rand_r(&seed) % 60, &seed);
+        row->first_seen = i;
+        row->last_seen = i;
+        row->query_count = 1;
+        assert_int_equal(store_submit_row(st, row, NULL, 0), 0);
+    }
+    /* Bytes that are not UTF-8 may change on the way, but must not break the log. */
+    struct store_client bad = make_row("scope\xff\xfe\x80" "xy", "not-utf8", 1, 1, 1, 0,
+                                       "abc\xfe\xff" "-ghij");
+    assert_int_equal(store_submit_row(st, &bad, NULL, 0), 0);
+    assert_int_equal(st->ops->sync(st), 0);
+    assert_int_equal(st->ops->list(st, check_odd_row, &o), 0);
+    assert_int_equal(o.seen, ODD_ROWS + 1);
+    st->ops->close(st);
 }
 
 #define STORE_TEST(fn) \
@@ -1227,7 +1306,8 @@ int main(void)
         cmocka_unit_test(test_row_parse_accepts_domain_key),
         cmocka_unit_test(test_row_parse_rejects_bad_lines),
         STORE_TEST(test_queue_full_waits_counted),
-        STORE_TEST(test_seen_merges_into_queued_row),
+        STORE_TEST(test_updates_apply_in_queue_order),
+        STORE_TEST(test_change_log_keeps_any_text),
         STORE_TEST(test_close_drains_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

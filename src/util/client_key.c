@@ -1,22 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include "detect/client_key.h"
+#include "util/client_key.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#define IPV6_WORDS 8
+#include "util/decimal.h"
 
-/* "00" to "99": two digits per lookup instead of a division per digit. */
-static const char digit_pairs[] = "00010203040506070809"
-                                  "10111213141516171819"
-                                  "20212223242526272829"
-                                  "30313233343536373839"
-                                  "40414243444546474849"
-                                  "50515253545556575859"
-                                  "60616263646566676869"
-                                  "70717273747576777879"
-                                  "80818283848586878889"
-                                  "90919293949596979899";
+#define IPV6_WORDS 8
 
 /* Write @p value (at most 255) in decimal at @p out. Returns the digits written. */
 static size_t decimal_write(char *out, unsigned value)
@@ -26,11 +16,11 @@ static size_t decimal_write(char *out, unsigned value)
         return 1;
     }
     if (value < 100) {
-        memcpy(out, &digit_pairs[value * 2], 2);
+        memcpy(out, &decimal_pairs[value * 2], 2);
         return 2;
     }
     out[0] = (char)('0' + value / 100);
-    memcpy(out + 1, &digit_pairs[value % 100 * 2], 2);
+    memcpy(out + 1, &decimal_pairs[value % 100 * 2], 2);
     return 3;
 }
 
