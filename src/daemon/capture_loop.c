@@ -73,6 +73,7 @@ void capture_service(void)
 /* Wraps the caller's callback to count queries and responses on the way. */
 struct counting_emit {
     decoder_emit_fn emit;
+    capture_prefetch_fn prefetch;
     void *ctx;
     struct capture_counters *counters;
     struct decoder *decoder;
@@ -97,6 +98,18 @@ static void on_packet(void *arg, const struct packet *pkt)
     capture_service();
     enum decode_skip skip = decoder_packet(ce->decoder, pkt, count_and_emit, ce);
     ce->counters->skipped[skip]++;
+}
+
+/* Prefetch for a query read ahead. Returns false to pause the read-ahead. */
+static bool on_ahead(void *arg, const struct packet *pkt)
+{
+    struct counting_emit *ce = arg;
+    struct addr client;
+    struct addr server;
+    if (!decoder_peek_query(ce->decoder, pkt, &client, &server)) {
+        return true;
+    }
+    return ce->prefetch(ce->ctx, &client, &server);
 }
 
 static void on_read_error(void *arg, const char *message)
@@ -139,7 +152,8 @@ static int inputs_kind(const struct config *cfg)
     return dnstap > 0 ? INPUT_KIND_DNSTAP : INPUT_KIND_PCAP;
 }
 
-int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
+int capture_loop_run(const struct config *cfg, decoder_emit_fn emit,
+                     capture_prefetch_fn prefetch, void *ctx,
                      struct capture_counters *counters)
 {
     int kind = inputs_kind(cfg);
@@ -164,8 +178,14 @@ int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
         return -ENOMEM;
     }
 
-    struct counting_emit ce = { emit, ctx, counters, dec };
-    pcap_input_run(in, on_packet, on_read_error, &ce, &capture_stop_requested);
+    struct counting_emit ce = { emit, prefetch, ctx, counters, dec };
+    struct pcap_input_handlers handlers = {
+        .on_packet = on_packet,
+        .on_ahead = prefetch != NULL ? on_ahead : NULL,
+        .on_error = on_read_error,
+        .ctx = &ce,
+    };
+    pcap_input_run(in, &handlers, &capture_stop_requested);
     if (capture_stop_requested) {
         log_notice("input, stopped by signal after %llu packets",
                    (unsigned long long)counters->packets);

@@ -41,11 +41,23 @@ void capture_service(void);
 struct decoder *capture_create_decoder(const struct config *cfg);
 
 /*
- * Decode every packet of cfg->inputs in time order, calling @p emit for each
- * DNS message and counting into @p counters. Read errors are logged and
- * counted; the other files go on. dnstap files (Frame Streams) go through
- * dnstap_loop_read_files() instead. Returns 0, DF_EPCAP when no file could
- * be opened, or DF_EUSAGE when captures and dnstap files are mixed (logged).
+ * Called with the client and server of a query a few packets before the
+ * query itself is emitted; see detector_prefetch(). Returns false when
+ * prefetching does not pay now: the reader then pauses it for
+ * PCAP_INPUT_AHEAD_PAUSE packets.
  */
-int capture_loop_run(const struct config *cfg, decoder_emit_fn emit, void *ctx,
+typedef bool (*capture_prefetch_fn)(void *ctx, const struct addr *client,
+                                    const struct addr *server);
+
+/*
+ * Decode every packet of cfg->inputs in time order, calling @p emit for each
+ * DNS message and counting into @p counters. @p prefetch, when not NULL,
+ * sees the queries of a capture file ahead of time. Read errors are logged
+ * and counted; the other files go on. dnstap files (Frame Streams) go
+ * through dnstap_loop_read_files() instead. Returns 0, DF_EPCAP when no
+ * file could be opened, or DF_EUSAGE when captures and dnstap files are
+ * mixed (logged).
+ */
+int capture_loop_run(const struct config *cfg, decoder_emit_fn emit,
+                     capture_prefetch_fn prefetch, void *ctx,
                      struct capture_counters *counters);

@@ -67,7 +67,7 @@ int cmd_decode(int argc, char **argv)
     capture_install_signals();
     struct capture_counters counters;
     memset(&counters, 0, sizeof(counters));
-    ret = capture_loop_run(&cfg, print_message, &ds, &counters);
+    ret = capture_loop_run(&cfg, print_message, NULL, &ds, &counters);
     sink_close(ds.sink);
     summary_print_capture(stderr, &counters);
 

@@ -57,6 +57,11 @@ static void on_message(void *ctx, const struct dns_message *msg)
     detector_message(ctx, msg);
 }
 
+static bool on_prefetch(void *ctx, const struct addr *client, const struct addr *server)
+{
+    return detector_prefetch(ctx, client, server);
+}
+
 static void on_idle_clock(void *ctx, int64_t now_ns)
 {
     detector_advance(ctx, now_ns);
@@ -260,7 +265,7 @@ int cmd_run(int argc, char **argv)
     if (cfg.dnstap_count > 0) {
         ret = dnstap_loop_listen(&cfg, on_message, on_idle_clock, rs.detector, &counters);
     } else {
-        ret = capture_loop_run(&cfg, on_message, rs.detector, &counters);
+        ret = capture_loop_run(&cfg, on_message, on_prefetch, rs.detector, &counters);
     }
     if (ret != 0) {
         exit_code = ret == DF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;

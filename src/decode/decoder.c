@@ -309,3 +309,30 @@ enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
     }
     return layers_decode(&dctx);
 }
+
+bool decoder_peek_query(const struct decoder *dec, const struct packet *pkt,
+                        struct addr *client, struct addr *server)
+{
+    struct link_payload net;
+    const uint8_t *udp;
+    size_t udp_len;
+    if (pkt->link_type != DLT_EN10MB || !link_ethernet_untagged(pkt->data, pkt->caplen, &net)) {
+        return false;
+    }
+    bool ipv4 = net.ethertype == ETHERTYPE_IPV4;
+    if (!(ipv4 ? ipv4_plain(&net, &udp, &udp_len) : ipv6_plain(&net, &udp, &udp_len)) ||
+        udp_len < UDP_HEADER_LEN + DNS_HEADER_LEN ||
+        !decoder_config_has_port(&dec->cfg, be16(udp + 2)) ||
+        (udp[UDP_HEADER_LEN + 2] & 0x80) != 0) {
+        return false;
+    }
+    const uint8_t *h = net.data;
+    if (ipv4) {
+        addr_set(client, ADDR_FAMILY_IPV4, h + 12, 4);
+        addr_set(server, ADDR_FAMILY_IPV4, h + 16, 4);
+    } else {
+        addr_set(client, ADDR_FAMILY_IPV6, h + 8, 16);
+        addr_set(server, ADDR_FAMILY_IPV6, h + 24, 16);
+    }
+    return true;
+}

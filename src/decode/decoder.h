@@ -12,10 +12,12 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "decode/dns_message.h"
+#include "util/addr.h"
 
 /* Why a frame produced no DNS message. */
 enum decode_skip {
@@ -135,3 +137,14 @@ const struct decoder_counters *decoder_counters(const struct decoder *dec);
  */
 enum decode_skip decoder_packet(struct decoder *dec, const struct packet *pkt,
                                 decoder_emit_fn emit, void *ctx);
+
+/*
+ * Guess, without decoding, whether @p pkt is a DNS query over UDP in the
+ * usual frame: untagged Ethernet, IPv4 without options or IPv6, a DNS
+ * destination port and the QR bit clear. If so, set *client and *server to
+ * its source and destination and return true. Changes no state and counts
+ * nothing, because a reader calls it a few packets ahead of
+ * decoder_packet() to prefetch what the query will need.
+ */
+bool decoder_peek_query(const struct decoder *dec, const struct packet *pkt,
+                        struct addr *client, struct addr *server);

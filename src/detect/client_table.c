@@ -124,6 +124,12 @@ struct client_entry *client_table_find(const struct client_table *t, uint32_t sc
     }
 }
 
+void client_table_prefetch(const struct client_table *t, uint32_t scope,
+                           const struct prefix *key)
+{
+    __builtin_prefetch(&t->slots[slot_of(t, key_hash(t, scope, key))]);
+}
+
 /* Place an entry known to be absent, without growing. */
 static struct client_entry *place(struct client_table *t, uint64_t hash)
 {

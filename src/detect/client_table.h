@@ -72,6 +72,10 @@ int client_table_reset(struct client_table *t, uint64_t capacity);
 struct client_entry *client_table_find(const struct client_table *t, uint32_t scope,
                                        const struct prefix *key);
 
+/* Start loading the home slot of (@p scope, @p key) into the cache. */
+void client_table_prefetch(const struct client_table *t, uint32_t scope,
+                           const struct prefix *key);
+
 /*
  * Add (@p scope, @p key), which must not be present. Returns the new entry,
  * zeroed but for its key, or NULL when the table is full or cannot grow.

@@ -334,9 +334,9 @@ static void fill_row(struct detector *det, uint32_t scope, const struct prefix *
 }
 
 /*
- * Point @p c at the key (@p scope, @p key): the key stays binary unless it
- * is a domain key, whose text only the detector knows and writes into
- * @p client_text.
+ * Point @p c at the key (@p scope, @p key). The key stays binary unless it
+ * is a domain key: its text is kept only in the detector's domain
+ * registry, so it is written into @p client_text here.
  */
 static void change_key(struct detector *det, uint32_t scope, const struct prefix *key,
                        char client_text[STORE_KEY_MAX], struct store_change *c)
@@ -789,6 +789,29 @@ static inline void clock_advance(struct detector *det, int64_t now_ns)
 void detector_advance(struct detector *det, int64_t now_ns)
 {
     clock_advance(det, now_ns);
+}
+
+/*
+ * Table size from which detector_prefetch() prefetches. On the 10M-packet
+ * benchmark capture (a 48 MiB table) prefetching took 12 to 26% off a run
+ * with a loaded baseline. On the 1M-packet capture (4 MiB) it added 15%.
+ */
+#define PREFETCH_TABLE_MIN_BYTES ((uint64_t)16 << 20)
+
+bool detector_prefetch(const struct detector *det, const struct addr *client,
+                       const struct addr *server)
+{
+    if (det->clients.capacity * sizeof(struct client_entry) < PREFETCH_TABLE_MIN_BYTES) {
+        return false;
+    }
+    uint32_t scope = scope_registry_peek(&det->scopes, server);
+    if (scope == 0) {
+        return true;
+    }
+    struct prefix key;
+    scope_client_prefix(det->cfg, client, &key);
+    client_table_prefetch(&det->clients, scope, &key);
+    return true;
 }
 
 void detector_message(struct detector *det, const struct dns_message *msg)

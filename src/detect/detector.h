@@ -91,6 +91,17 @@ void detector_set_enrichment(struct detector *det, struct enrichment *en);
 void detector_message(struct detector *det, const struct dns_message *msg);
 
 /*
+ * Start loading into the cache the client table slot that a query from
+ * @p client to @p server will look up. Capture readers call it a few
+ * packets ahead, with what decoder_peek_query() found. It changes nothing,
+ * so a wrong guess costs only the load. Returns false when the table is
+ * small enough to stay in the cache, so that prefetching would only cost
+ * time; the caller may then stop calling for a while.
+ */
+bool detector_prefetch(const struct detector *det, const struct addr *client,
+                       const struct addr *server);
+
+/*
  * Move the detector's clock to @p now_ns (ns since the epoch) without a
  * message: pending alerts whose wait ended leave, and last-seen updates are
  * flushed when due. Live inputs call this when idle, from the wall clock;

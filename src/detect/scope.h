@@ -80,6 +80,21 @@ static inline uint32_t scope_registry_lookup(struct scope_registry *reg,
     return scope_registry_find(reg, server, created);
 }
 
+/*
+ * Return the id of the scope of @p server when it is known and sits at its
+ * home slot, else 0. Never adds a scope. For prefetching only: 0 does not
+ * mean that the server is new.
+ */
+static inline uint32_t scope_registry_peek(const struct scope_registry *reg,
+                                           const struct addr *server)
+{
+    if (reg->mode == SCOPE_SITE) {
+        return reg->count > 0 ? 1 : 0;
+    }
+    uint32_t id = reg->index[scope_server_slot(reg, server)];
+    return id != 0 && addr_equal(&reg->scopes[id].server, server) ? id : 0;
+}
+
 /* Return the id of the scope with text key @p key, creating it when new, or 0. */
 uint32_t scope_registry_lookup_key(struct scope_registry *reg, const char *key);
 

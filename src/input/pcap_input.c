@@ -248,42 +248,120 @@ static void run_single(struct capture_file *f, pcap_input_packet_fn on_packet,
     }
 }
 
+_Static_assert(PCAP_INPUT_AHEAD < PCAP_MAP_KEEP_RECORDS, "records read ahead must stay mapped");
+
+/* Report the damage that ended a mapped file. */
+static void mapped_error(const struct capture_file *f, const struct pcap_map *map,
+                         const struct pcap_input_handlers *h)
+{
+    char err[PCAP_ERRBUF_SIZE + 256];
+    snprintf(err, sizeof(err), "%s: capture damaged after packet %llu, at byte offset %llu (%s)",
+             f->path, (unsigned long long)pcap_map_packets(map),
+             (unsigned long long)pcap_map_offset(map), pcap_map_error(map));
+    h->on_error(h->ctx, err);
+}
+
+static void packet_from_record(struct packet *pkt, const struct pcap_map_record *rec,
+                               struct capture_file *f)
+{
+    pkt->data = rec->data;
+    pkt->caplen = rec->caplen;
+    pkt->wire_len = rec->wire_len;
+    pkt->ts_sec = rec->ts_sec;
+    pkt->ts_nsec = rec->ts_nsec;
+    pkt->origin.packet_number = ++f->packets;
+}
+
+/* Packets read ahead of on_packet, and how many more go without on_ahead. */
+struct read_ahead {
+    struct packet ring[PCAP_INPUT_AHEAD];
+    size_t head;
+    size_t queued;
+    uint64_t pause;
+};
+
+/*
+ * Fill the ring from @p map, passing each packet to on_ahead, until it is
+ * full, on_ahead returns false, or the file ends. Returns the last
+ * return of pcap_map_next(), or 1 when it was not called.
+ */
+static int ahead_fill(struct read_ahead *ra, struct pcap_map *map, struct capture_file *f,
+                      const struct pcap_input_handlers *h)
+{
+    while (ra->queued < PCAP_INPUT_AHEAD && ra->pause == 0) {
+        struct pcap_map_record rec;
+        int ret = pcap_map_next(map, &rec);
+        if (ret <= 0) {
+            return ret;
+        }
+        struct packet *pkt = &ra->ring[(ra->head + ra->queued) % PCAP_INPUT_AHEAD];
+        packet_from_record(pkt, &rec, f);
+        ra->queued++;
+        if (!h->on_ahead(h->ctx, pkt)) {
+            ra->pause = PCAP_INPUT_AHEAD_PAUSE;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Deliver the next packet of @p map to on_packet: from the ring while it
+ * contains packets, else straight from the map. Returns 1, or the 0 or
+ * DF_EPCAP of pcap_map_next() at the end of the file.
+ */
+static int mapped_next(struct read_ahead *ra, struct pcap_map *map, struct capture_file *f,
+                       const struct pcap_input_handlers *h, int *ret)
+{
+    if (*ret > 0 && h->on_ahead != NULL) {
+        *ret = ahead_fill(ra, map, f, h);
+    }
+    if (ra->queued > 0) {
+        h->on_packet(h->ctx, &ra->ring[ra->head]);
+        ra->head = (ra->head + 1) % PCAP_INPUT_AHEAD;
+        ra->queued--;
+        return 1;
+    }
+    if (*ret <= 0) {
+        return *ret;
+    }
+
+    struct pcap_map_record rec;
+    *ret = pcap_map_next(map, &rec);
+    if (*ret <= 0) {
+        return *ret;
+    }
+    struct packet *pkt = &ra->ring[ra->head];
+    packet_from_record(pkt, &rec, f);
+    ra->pause--;
+    h->on_packet(h->ctx, pkt);
+    return 1;
+}
+
 /*
  * Read one classic pcap file through pcap_map: the same records, time
  * stamps and errors as run_single(), without libpcap's copy of each record.
+ * With on_ahead, a ring of PCAP_INPUT_AHEAD packets lets on_ahead see each
+ * packet before on_packet does, and pcap_map keeps their bytes mapped.
  */
 static void run_mapped(struct capture_file *f, struct pcap_map *map,
-                       pcap_input_packet_fn on_packet, pcap_input_error_fn on_error, void *ctx,
-                       volatile sig_atomic_t *stop)
+                       const struct pcap_input_handlers *h, volatile sig_atomic_t *stop)
 {
-    struct packet pkt = {
-        .link_type = pcap_map_link_type(map),
-        .origin = { .input_index = f->index },
-    };
-    struct pcap_map_record rec;
+    struct read_ahead ra = { .head = 0 };
+    for (size_t i = 0; i < PCAP_INPUT_AHEAD; i++) {
+        ra.ring[i] = (struct packet){ .link_type = pcap_map_link_type(map),
+                                      .origin = { .input_index = f->index } };
+    }
+
+    int ret = 1;
     while (!*stop) {
         for (int i = 0; i < DISPATCH_BATCH; i++) {
-            int ret = pcap_map_next(map, &rec);
-            if (ret == 0) {
+            int got = mapped_next(&ra, map, f, h, &ret);
+            if (got < 0) {
+                mapped_error(f, map, h);
+            }
+            if (got <= 0) {
                 return;
             }
-            if (ret < 0) {
-                char err[PCAP_ERRBUF_SIZE + 256];
-                snprintf(err, sizeof(err),
-                         "%s: capture damaged after packet %llu, at byte offset %llu (%s)",
-                         f->path, (unsigned long long)pcap_map_packets(map),
-                         (unsigned long long)pcap_map_offset(map), pcap_map_error(map));
-                on_error(ctx, err);
-                return;
-            }
-            f->packets++;
-            pkt.data = rec.data;
-            pkt.caplen = rec.caplen;
-            pkt.wire_len = rec.wire_len;
-            pkt.ts_sec = rec.ts_sec;
-            pkt.ts_nsec = rec.ts_nsec;
-            pkt.origin.packet_number = f->packets;
-            on_packet(ctx, &pkt);
         }
     }
 }
@@ -306,17 +384,17 @@ static struct pcap_map *map_open_quietly(const struct capture_file *f)
     return map;
 }
 
-void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
-                    pcap_input_error_fn on_error, void *ctx, volatile sig_atomic_t *stop)
+void pcap_input_run(struct pcap_input *in, const struct pcap_input_handlers *handlers,
+                    volatile sig_atomic_t *stop)
 {
     if (in->count == 1 && !in->files[0].is_pcapng) {
         struct pcap_map *map = map_open_quietly(&in->files[0]);
         if (map != NULL) {
-            run_mapped(&in->files[0], map, on_packet, on_error, ctx, stop);
+            run_mapped(&in->files[0], map, handlers, stop);
             pcap_map_close(map);
             return;
         }
-        run_single(&in->files[0], on_packet, on_error, ctx, stop);
+        run_single(&in->files[0], handlers->on_packet, handlers->on_error, handlers->ctx, stop);
         return;
     }
 
@@ -328,9 +406,9 @@ void pcap_input_run(struct pcap_input *in, pcap_input_packet_fn on_packet,
             break;
         }
         if (ret < 0) {
-            on_error(ctx, err);
+            handlers->on_error(handlers->ctx, err);
             continue;
         }
-        on_packet(ctx, &pkt);
+        handlers->on_packet(handlers->ctx, &pkt);
     }
 }

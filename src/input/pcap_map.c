@@ -105,6 +105,7 @@ struct pcap_map {
     size_t size;          /* file size, all of it mapped */
     size_t offset;        /* start of the next record, or of the damaged one */
     size_t released;      /* pages before this offset were given back */
+    size_t recent[PCAP_MAP_KEEP_RECORDS]; /* offsets of the records returned last */
     size_t window_end;    /* update_window() runs once offset reaches this */
     size_t page_size;
     uint64_t packets;
@@ -349,7 +350,8 @@ const char *pcap_map_error(const struct pcap_map *map)
 
 /*
  * Move the window to the next record. The pages before it go back to the
- * kernel, because the caller is done with the earlier records. They stay in
+ * kernel, except those of the last PCAP_MAP_KEEP_RECORDS records, because
+ * the caller is done with the earlier records. They stay in
  * the page cache, but the process's resident size does not grow with the
  * file. One MADV_POPULATE_READ call fills the page tables of the window
  * ahead, which costs less than a page fault every few pages. Kernels older
@@ -359,9 +361,14 @@ const char *pcap_map_error(const struct pcap_map *map)
 static __attribute__((noinline)) void update_window(struct pcap_map *m)
 {
     size_t start = m->offset & ~(m->page_size - 1);
-    if (start > m->released) {
-        (void)madvise((void *)(m->base + m->released), start - m->released, MADV_DONTNEED);
-        m->released = start;
+    size_t keep_from = start;
+    for (size_t i = 0; i < PCAP_MAP_KEEP_RECORDS; i++) {
+        keep_from = m->recent[i] < keep_from ? m->recent[i] : keep_from;
+    }
+    keep_from &= ~(m->page_size - 1);
+    if (keep_from > m->released) {
+        (void)madvise((void *)(m->base + m->released), keep_from - m->released, MADV_DONTNEED);
+        m->released = keep_from;
     }
 
     size_t len = m->size - start < WINDOW_LEN ? m->size - start : WINDOW_LEN;
@@ -431,6 +438,7 @@ int pcap_map_next(struct pcap_map *map, struct pcap_map_record *rec)
     rec->ts_nsec = map->nanoseconds ? fraction : fraction * 1000u;
     rec->caplen = caplen > map->snaplen ? map->snaplen : caplen;
     rec->wire_len = wire_len;
+    map->recent[map->packets % PCAP_MAP_KEEP_RECORDS] = map->offset;
     map->offset += RECORD_HEADER_LEN + (size_t)caplen;
     map->packets++;
     return 1;

@@ -16,7 +16,14 @@
 
 struct pcap_map;
 
-/* One record. data points into the map and stays valid until the next pcap_map_next(). */
+/*
+ * Records that stay mapped: a record's data stays valid until
+ * PCAP_MAP_KEEP_RECORDS more records have been read, so that a reader may
+ * look a few records ahead.
+ */
+#define PCAP_MAP_KEEP_RECORDS 16
+
+/* One record. data points into the map; see PCAP_MAP_KEEP_RECORDS for how long it stays valid. */
 struct pcap_map_record {
     const uint8_t *data;
     int64_t ts_sec;

@@ -40,6 +40,9 @@ struct delivery {
     size_t errors;
     char error[1024];
     size_t stop_after; /* set *stop after this many packets; 0 never */
+    size_t ahead_count; /* packets seen by on_ahead */
+    size_t ahead_refuse_at; /* on_ahead returns false at this count; 0 never */
+    uint8_t ahead_first_byte[RECORDS_MAX];
     volatile sig_atomic_t *stop;
 };
 
@@ -57,9 +60,24 @@ static void on_packet(void *ctx, const struct packet *pkt)
     d->wire_len[i] = pkt->wire_len;
     d->packet_number[i] = pkt->origin.packet_number;
     d->first_byte[i] = pkt->caplen > 0 ? pkt->data[0] : 0;
+    /* A mapped file is read ahead: this packet went to on_ahead first, with the same bytes. */
+    if (d->ahead_count > i) {
+        assert_true(d->ahead_count > i);
+        assert_true(d->ahead_count - i <= PCAP_INPUT_AHEAD);
+        assert_int_equal(d->ahead_first_byte[i], d->first_byte[i]);
+    }
     if (d->stop_after != 0 && d->count == d->stop_after) {
         *d->stop = 1;
     }
+}
+
+static bool on_ahead(void *ctx, const struct packet *pkt)
+{
+    struct delivery *d = ctx;
+    assert_true(d->ahead_count < RECORDS_MAX);
+    assert_int_equal(pkt->origin.packet_number, d->ahead_count + 1);
+    d->ahead_first_byte[d->ahead_count++] = pkt->caplen > 0 ? pkt->data[0] : 0;
+    return d->ahead_count != d->ahead_refuse_at;
 }
 
 static void on_error(void *ctx, const char *message)
@@ -77,7 +95,13 @@ static void run_files(const char *const *paths, size_t count, struct delivery *d
     assert_int_equal(pcap_input_open(paths, count, &in, err, sizeof(err)), 0);
     volatile sig_atomic_t stop = 0;
     d->stop = &stop;
-    pcap_input_run(in, on_packet, on_error, d, &stop);
+    struct pcap_input_handlers handlers = {
+        .on_packet = on_packet,
+        .on_ahead = on_ahead,
+        .on_error = on_error,
+        .ctx = d,
+    };
+    pcap_input_run(in, &handlers, &stop);
     pcap_input_close(in);
 }
 
@@ -165,6 +189,7 @@ static void test_pcap_input_single_file_is_mapped(void **state)
     const char *paths[] = { path };
     run_files(paths, 1, d);
     assert_int_equal(d->count, 3);
+    assert_int_equal(d->ahead_count, 3);
     assert_int_equal(d->errors, 0);
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(d->link_type[i], DLT_EN10MB);
@@ -172,6 +197,30 @@ static void test_pcap_input_single_file_is_mapped(void **state)
         assert_int_equal(d->ts_nsec[i], i * 1000 * 1000);
         assert_int_equal(d->caplen[i], 60);
         assert_int_equal(d->wire_len[i], 100);
+        assert_int_equal(d->packet_number[i], i + 1);
+        assert_int_equal(d->first_byte[i], i);
+    }
+    free(d);
+}
+
+/*
+ * When on_ahead returns false, the packets already read ahead are still
+ * delivered in order, and the rest of the file (less than a pause) goes to
+ * on_packet alone.
+ */
+static void test_pcap_input_ahead_pause(void **state)
+{
+    (void)state;
+    const char *path = write_capture("pause.pcap", 100, 1, 0, 0);
+    struct delivery *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    d->ahead_refuse_at = 20;
+    const char *paths[] = { path };
+    run_files(paths, 1, d);
+    assert_int_equal(d->ahead_count, 20);
+    assert_int_equal(d->count, 100);
+    assert_int_equal(d->errors, 0);
+    for (size_t i = 0; i < 100; i++) {
         assert_int_equal(d->packet_number[i], i + 1);
         assert_int_equal(d->first_byte[i], i);
     }
@@ -297,6 +346,7 @@ static void test_pcap_input_swapped_sll_uses_libpcap(void **state)
     const char *paths[] = { path };
     run_files(paths, 1, d);
     assert_int_equal(d->count, 4);
+    assert_int_equal(d->ahead_count, 0); /* only mapped files are read ahead */
     assert_int_equal(d->errors, 0);
     assert_int_equal(d->link_type[0], DLT_LINUX_SLL);
     free(d);
@@ -365,6 +415,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pcap_input_single_file_is_mapped),
+        cmocka_unit_test(test_pcap_input_ahead_pause),
         cmocka_unit_test(test_pcap_input_mapped_matches_libpcap),
         cmocka_unit_test(test_pcap_input_reports_cut_record),
         cmocka_unit_test(test_pcap_input_reports_cut_header),
