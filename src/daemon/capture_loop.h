@@ -52,7 +52,7 @@ typedef bool (*capture_prefetch_fn)(void *ctx, const struct addr *client,
 /*
  * Decode every packet of cfg->inputs in time order, calling @p emit for each
  * DNS message and counting into @p counters. @p prefetch, when not NULL,
- * sees the queries of a capture file ahead of time. Read errors are logged
+ * receives the queries of a capture file ahead of time. Read errors are logged
  * and counted; the other files go on. dnstap files (Frame Streams) go
  * through dnstap_loop_read_files() instead. Returns 0, DF_EPCAP when no
  * file could be opened, or DF_EUSAGE when captures and dnstap files are

@@ -177,6 +177,28 @@ static bool ipv6_plain(const struct link_payload *net, const uint8_t **payload,
     return true;
 }
 
+/* Find the UDP header of a plain IPv4 or IPv6 datagram (see ipv4_plain()). */
+static inline bool udp_of_plain(const struct link_payload *net, const uint8_t **udp,
+                                size_t *udp_len)
+{
+    return net->ethertype == ETHERTYPE_IPV4 ? ipv4_plain(net, udp, udp_len)
+                                            : ipv6_plain(net, udp, udp_len);
+}
+
+/* Read the source and destination of a datagram that udp_of_plain() accepted. */
+static inline void plain_addresses(const struct link_payload *net, struct addr *src,
+                                   struct addr *dst)
+{
+    const uint8_t *h = net->data;
+    if (net->ethertype == ETHERTYPE_IPV4) {
+        addr_set(src, ADDR_FAMILY_IPV4, h + 12, 4);
+        addr_set(dst, ADDR_FAMILY_IPV4, h + 16, 4);
+    } else {
+        addr_set(src, ADDR_FAMILY_IPV6, h + 8, 16);
+        addr_set(dst, ADDR_FAMILY_IPV6, h + 24, 16);
+    }
+}
+
 /*
  * Read the usual datagram in one pass, without the layer walk of
  * ip_decode(). That is IPv4 without options or fragmentation, or IPv6 with
@@ -190,11 +212,9 @@ static bool ipv6_plain(const struct link_payload *net, const uint8_t **payload,
 static bool udp_plain(struct decode_ctx *ctx, const struct link_payload *net, const uint8_t **dns,
                       size_t *dns_len)
 {
-    bool ipv4 = net->ethertype == ETHERTYPE_IPV4;
     const uint8_t *udp;
     size_t udp_len;
-    if (!(ipv4 ? ipv4_plain(net, &udp, &udp_len) : ipv6_plain(net, &udp, &udp_len)) ||
-        udp_len < UDP_HEADER_LEN) {
+    if (!udp_of_plain(net, &udp, &udp_len) || udp_len < UDP_HEADER_LEN) {
         return false;
     }
 
@@ -206,14 +226,7 @@ static bool udp_plain(struct decode_ctx *ctx, const struct link_payload *net, co
         return false;
     }
 
-    const uint8_t *h = net->data;
-    if (ipv4) {
-        addr_set(&ctx->msg.src, ADDR_FAMILY_IPV4, h + 12, 4);
-        addr_set(&ctx->msg.dst, ADDR_FAMILY_IPV4, h + 16, 4);
-    } else {
-        addr_set(&ctx->msg.src, ADDR_FAMILY_IPV6, h + 8, 16);
-        addr_set(&ctx->msg.dst, ADDR_FAMILY_IPV6, h + 24, 16);
-    }
+    plain_addresses(net, &ctx->msg.src, &ctx->msg.dst);
     ctx->msg.sport = sport;
     ctx->msg.dport = dport;
     *dns = udp + UDP_HEADER_LEN;
@@ -319,20 +332,11 @@ bool decoder_peek_query(const struct decoder *dec, const struct packet *pkt,
     if (pkt->link_type != DLT_EN10MB || !link_ethernet_untagged(pkt->data, pkt->caplen, &net)) {
         return false;
     }
-    bool ipv4 = net.ethertype == ETHERTYPE_IPV4;
-    if (!(ipv4 ? ipv4_plain(&net, &udp, &udp_len) : ipv6_plain(&net, &udp, &udp_len)) ||
-        udp_len < UDP_HEADER_LEN + DNS_HEADER_LEN ||
+    if (!udp_of_plain(&net, &udp, &udp_len) || udp_len < UDP_HEADER_LEN + DNS_HEADER_LEN ||
         !decoder_config_has_port(&dec->cfg, be16(udp + 2)) ||
         (udp[UDP_HEADER_LEN + 2] & 0x80) != 0) {
         return false;
     }
-    const uint8_t *h = net.data;
-    if (ipv4) {
-        addr_set(client, ADDR_FAMILY_IPV4, h + 12, 4);
-        addr_set(server, ADDR_FAMILY_IPV4, h + 16, 4);
-    } else {
-        addr_set(client, ADDR_FAMILY_IPV6, h + 8, 16);
-        addr_set(server, ADDR_FAMILY_IPV6, h + 24, 16);
-    }
+    plain_addresses(&net, client, server);
     return true;
 }

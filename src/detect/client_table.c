@@ -240,9 +240,9 @@ static int grow_to(struct client_table *t, uint64_t capacity)
  * Grow by half. The load stays between 0.53 and 0.8, so a client costs 40
  * to 60 bytes of slots instead of the 43 to 85 of doubling at 3/4. Growing
  * by a quarter would keep it under 50 bytes, but rehashes every entry
- * about four times on the way to a size, against twice here: on the
+ * about four times on the way to a size, against twice here. On the
  * 10M-packet benchmark capture, which learns a million clients, growing
- * took 11% of the packet thread's time with quarters.
+ * by quarters took 11% of the packet thread's time.
  */
 static int grow(struct client_table *t)
 {

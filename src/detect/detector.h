@@ -95,8 +95,8 @@ void detector_message(struct detector *det, const struct dns_message *msg);
  * @p client to @p server will look up. Capture readers call it a few
  * packets ahead, with what decoder_peek_query() found. It changes nothing,
  * so a wrong guess costs only the load. Returns false when the table is
- * small enough to stay in the cache, so that prefetching would only cost
- * time; the caller may then stop calling for a while.
+ * small enough to stay in the cache, because prefetching would then only
+ * cost time. The caller may then stop calling for a while.
  */
 bool detector_prefetch(const struct detector *det, const struct addr *client,
                        const struct addr *server);

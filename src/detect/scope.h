@@ -62,28 +62,9 @@ uint32_t scope_registry_find(struct scope_registry *reg, const struct addr *serv
                              bool *created);
 
 /*
- * Return the id of the scope that a query to @p server belongs to, creating
- * it when new (*created is then true). Returns 0 when the registry is full.
- * A known server at its home slot, the case of nearly every query, is found
- * here without a call.
- */
-static inline uint32_t scope_registry_lookup(struct scope_registry *reg,
-                                             const struct addr *server, bool *created)
-{
-    if (reg->mode == SCOPE_SERVER) {
-        uint32_t id = reg->index[scope_server_slot(reg, server)];
-        if (id != 0 && addr_equal(&reg->scopes[id].server, server)) {
-            *created = false;
-            return id;
-        }
-    }
-    return scope_registry_find(reg, server, created);
-}
-
-/*
  * Return the id of the scope of @p server when it is known and sits at its
- * home slot, else 0. Never adds a scope. For prefetching only: 0 does not
- * mean that the server is new.
+ * home slot, else 0. Never adds a scope, and 0 does not mean that the
+ * server is new: scope_registry_find() decides that.
  */
 static inline uint32_t scope_registry_peek(const struct scope_registry *reg,
                                            const struct addr *server)
@@ -93,6 +74,23 @@ static inline uint32_t scope_registry_peek(const struct scope_registry *reg,
     }
     uint32_t id = reg->index[scope_server_slot(reg, server)];
     return id != 0 && addr_equal(&reg->scopes[id].server, server) ? id : 0;
+}
+
+/*
+ * Return the id of the scope that a query to @p server belongs to, creating
+ * it when new (*created is then true). Returns 0 when the registry is full.
+ * A known server at its home slot, the case of nearly every query, is found
+ * here without a call.
+ */
+static inline uint32_t scope_registry_lookup(struct scope_registry *reg,
+                                             const struct addr *server, bool *created)
+{
+    uint32_t id = scope_registry_peek(reg, server);
+    if (id != 0) {
+        *created = false;
+        return id;
+    }
+    return scope_registry_find(reg, server, created);
 }
 
 /* Return the id of the scope with text key @p key, creating it when new, or 0. */

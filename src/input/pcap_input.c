@@ -332,7 +332,9 @@ static int mapped_next(struct read_ahead *ra, struct pcap_map *map, struct captu
     }
     struct packet *pkt = &ra->ring[ra->head];
     packet_from_record(pkt, &rec, f);
-    ra->pause--;
+    if (ra->pause > 0) {
+        ra->pause--;
+    }
     h->on_packet(h->ctx, pkt);
     return 1;
 }

@@ -101,7 +101,7 @@ static bool text_plain(const char *text, size_t len)
 
 /*
  * Write the @p len bytes of @p text as a JSON string at @p out, which has
- * room for 6 * len + 3 bytes; returns the end. Keys and names are
+ * room for 6 * len + 3 bytes, and return the end. Keys and names are
  * printable ASCII almost always, so those are copied as they are. Any
  * other text goes through the JSON writer, which escapes every byte that
  * needs it.

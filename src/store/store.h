@@ -40,7 +40,7 @@ struct store_client {
     char first_query[STORE_NAME_MAX];
 };
 
-/* What a submitted change does to its client's row. */
+/* Effect of a submitted change on its client's row. */
 enum store_change_kind {
     STORE_CHANGE_NEW = 1,  /* insert or replace the row */
     STORE_CHANGE_SEEN = 2, /* raise last_seen and add to query_count */

@@ -72,12 +72,13 @@ struct write_queue {
     pthread_t thread;
 };
 
-/* Copy text into a fixed-size field, cutting it at size - 1 bytes. */
-static void copy_text(char *dst, size_t size, const char *src)
+/* Copy text into a fixed-size field, cutting it at size - 1 bytes. Returns its length. */
+static size_t copy_text(char *dst, size_t size, const char *src)
 {
     size_t len = strnlen(src, size - 1);
     memcpy(dst, src, len);
     dst[len] = '\0';
+    return len;
 }
 
 /* Return a heap copy of @p len bytes at @p text with a NUL after them, or NULL. */
@@ -381,10 +382,7 @@ int write_queue_push(struct write_queue *q, const struct store_change *change,
 size_t write_item_client_text(const struct write_item *item, char *buf, size_t size)
 {
     if (item->client_is_text) {
-        size_t len = strnlen(item->client.text, size - 1);
-        memcpy(buf, item->client.text, len);
-        buf[len] = '\0';
-        return len;
+        return copy_text(buf, size, item->client.text);
     }
     return client_key_format(&item->client.prefix, buf, size);
 }
@@ -394,11 +392,7 @@ size_t write_item_first_query(const struct write_item *item, char *buf, size_t s
     if (item->first_qname_len > 0) {
         return dns_name_format(item->first_qname, item->first_qname_len, buf, size);
     }
-    const char *text = item->first_query != NULL ? item->first_query : "";
-    size_t len = strnlen(text, size - 1);
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    return len;
+    return copy_text(buf, size, item->first_query != NULL ? item->first_query : "");
 }
 
 int write_queue_sync(struct write_queue *q)

@@ -13,8 +13,8 @@
  * that a busy queue commits fewer, larger transactions.
  *
  * Items keep the client key in binary form and the first query name in
- * wire form; write_item_client_text() and write_item_first_query() make
- * their text on the writer thread. Each item is about 450 bytes, and the
+ * wire form. write_item_client_text() and write_item_first_query() make
+ * their text on the writer thread. Each item is 456 bytes on x86-64. The
  * ring is mapped with a request for transparent huge pages, so filling it
  * the first time costs a few page faults instead of one per 4 KiB.
  *
@@ -39,7 +39,7 @@ struct write_item {
     int64_t last_seen;
     uint64_t query_count;
     char scope[STORE_KEY_MAX];
-    bool client_is_text;     /* client.text holds the key, else client.prefix */
+    bool client_is_text;     /* client.text contains the key, else client.prefix */
     uint8_t first_qname_len; /* 0 when the name is first_query or absent */
     union {
         struct prefix prefix;

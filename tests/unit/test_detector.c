@@ -372,8 +372,8 @@ static void test_detector_flush_spreads_over_interval(void **state)
 
 /*
  * A learned client's row is handed to the store with its key in binary
- * form and its first query name in wire form; the writer makes the text.
- * The row must read back as the text of the key and the escaped name.
+ * form and its first query name in wire form, and the writer makes the
+ * text. The row must read back as the text of the key and the escaped name.
  */
 static void test_detector_learned_row_text(void **state)
 {

@@ -41,7 +41,7 @@ struct delivery {
     char error[1024];
     size_t stop_after; /* set *stop after this many packets; 0 never */
     size_t ahead_count; /* packets seen by on_ahead */
-    size_t ahead_refuse_at; /* on_ahead returns false at this count; 0 never */
+    size_t ahead_stop_at; /* on_ahead returns false at this count; 0 never */
     uint8_t ahead_first_byte[RECORDS_MAX];
     volatile sig_atomic_t *stop;
 };
@@ -77,7 +77,7 @@ static bool on_ahead(void *ctx, const struct packet *pkt)
     assert_true(d->ahead_count < RECORDS_MAX);
     assert_int_equal(pkt->origin.packet_number, d->ahead_count + 1);
     d->ahead_first_byte[d->ahead_count++] = pkt->caplen > 0 ? pkt->data[0] : 0;
-    return d->ahead_count != d->ahead_refuse_at;
+    return d->ahead_count != d->ahead_stop_at;
 }
 
 static void on_error(void *ctx, const char *message)
@@ -214,7 +214,7 @@ static void test_pcap_input_ahead_pause(void **state)
     const char *path = write_capture("pause.pcap", 100, 1, 0, 0);
     struct delivery *d = calloc(1, sizeof(*d));
     assert_non_null(d);
-    d->ahead_refuse_at = 20;
+    d->ahead_stop_at = 20;
     const char *paths[] = { path };
     run_files(paths, 1, d);
     assert_int_equal(d->ahead_count, 20);

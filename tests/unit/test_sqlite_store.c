@@ -67,16 +67,22 @@ static struct store_client make_row(const char *scope, const char *client,
     return row;
 }
 
-static struct store *open_rw(const char *path)
+/* Open @p path for writing with @p opts (NULL for the defaults), or fail the test. */
+static struct store *open_rw_with(const char *path, const struct sqlite_store_options *opts)
 {
     struct store *st = NULL;
     char err[256] = "";
-    int ret = sqlite_store_open_with(path, SQLITE_STORE_READ_WRITE, NULL, &st,
+    int ret = sqlite_store_open_with(path, SQLITE_STORE_READ_WRITE, opts, &st,
                                      err, sizeof(err));
     if (ret != 0) {
         fail_msg("open '%s' failed: %s (%s)", path, df_strerror(ret), err);
     }
     return st;
+}
+
+static struct store *open_rw(const char *path)
+{
+    return open_rw_with(path, NULL);
 }
 
 /* Read a whole small file into @p buf. Returns its length. */
@@ -444,9 +450,7 @@ static void test_failed_commit_skips_alerts(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .busy_timeout_ms = 50 };
-    struct store *st = NULL;
-    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
-                                            &opts, &st, NULL, 0), 0);
+    struct store *st = open_rw_with(f->path, &opts);
     struct collector c = { 0 };
     st->alert_fn = collect_alert;
     st->alert_ctx = &c;
@@ -808,9 +812,7 @@ static void test_busy_writer_bounds_changes(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .changes_pending_max = 4 };
-    struct store *st = NULL;
-    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
-                                            &opts, &st, NULL, 0), 0);
+    struct store *st = open_rw_with(f->path, &opts);
     for (int i = 0; i < 10; i++) {
         char client[32];
         snprintf(client, sizeof(client), "198.51.100.%d/32", i);
@@ -1088,9 +1090,7 @@ static void test_queue_full_waits_counted(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .batch_max = 1, .queue_max = 2 };
-    struct store *st = NULL;
-    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
-                                            &opts, &st, NULL, 0), 0);
+    struct store *st = open_rw_with(f->path, &opts);
     struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                       false };
     st->alert_fn = alert_wait_for_gate;
@@ -1122,17 +1122,15 @@ static void test_queue_full_waits_counted(void **state)
 }
 
 /*
- * Updates queued behind a client's row, while the writer holds an earlier
- * batch, each take a row of the log and apply in queue order: the latest
- * last_seen wins and the query counts add up.
+ * Updates queued behind a client's row, while the writer is still handling
+ * an earlier batch, each take a row of the log and apply in queue order.
+ * The latest last_seen wins and the query counts add up.
  */
 static void test_updates_apply_in_queue_order(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .batch_max = 1, .queue_max = 8 };
-    struct store *st = NULL;
-    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
-                                            &opts, &st, NULL, 0), 0);
+    struct store *st = open_rw_with(f->path, &opts);
     struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                       false };
     st->alert_fn = alert_wait_for_gate;
@@ -1177,9 +1175,7 @@ static void test_close_drains_queue(void **state)
 {
     struct fixture *f = *state;
     struct sqlite_store_options opts = { .batch_max = 7, .queue_max = 16 };
-    struct store *st = NULL;
-    assert_int_equal(sqlite_store_open_with(f->path, SQLITE_STORE_READ_WRITE,
-                                            &opts, &st, NULL, 0), 0);
+    struct store *st = open_rw_with(f->path, &opts);
     for (int i = 0; i < 100; i++) {
         char client[32];
         snprintf(client, sizeof(client), "10.0.%d.0/24", i);
