@@ -354,6 +354,9 @@ static void metrics_store(FILE *out, const struct live *lv)
     metric(out, "store_queue_full_waits_total", "counter",
            "Times the packet path waited for the baseline writer.",
            store_counter(&c->queue_full_waits));
+    metric(out, "baseline_checkpoints_total", "counter",
+           "WAL checkpoints finished by the checkpoint thread.",
+           store_counter(&c->checkpoints));
 }
 
 void live_metrics_render(void *ctx, FILE *out)

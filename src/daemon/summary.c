@@ -116,5 +116,6 @@ void summary_print_detection(FILE *out, const struct detector_stats *d,
         line(out, "baseline rows committed", s->rows_committed);
         line(out, "baseline changes merged", s->changes_merged);
         line(out, "store queue full waits", s->queue_full_waits);
+        line(out, "baseline checkpoints", s->checkpoints);
     }
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/sqlite_checkpoint.h"
 #include "store/sqlite_store.h"
 #include "store/write_queue.h"
 #include "util/addr.h"
@@ -46,6 +47,7 @@ struct sqlite_store {
     pthread_mutex_t db_lock;
     struct statements stmt;
     struct write_queue *queue;
+    struct sqlite_checkpointer *checkpointer; /* READ_WRITE only */
     /* Target of the running forget, read by the dnsfirst_covers() SQL function. */
     struct prefix forget_target;
     bool forget_target_valid;

@@ -160,6 +160,7 @@ struct store_counters {
     uint64_t alerts_written;
     uint64_t outbox_replayed;
     uint64_t changes_merged;   /* recorded writes folded into the baseline table */
+    uint64_t checkpoints;      /* background copies of the store's log into its file */
 };
 
 struct store {

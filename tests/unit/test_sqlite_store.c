@@ -1187,6 +1187,48 @@ static void test_close_drains_queue(void **state)
     assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 100);
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+/*
+ * Commits over the page limit wake the checkpoint thread. The writer
+ * connection never checkpoints on close, so only a checkpoint can have
+ * grown the database file past its first pages.
+ */
+static void test_checkpoints_copy_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    struct sqlite_store_options opts = { .batch_max = 20, .checkpoint_pages = 8 };
+    struct store *st = open_rw_with(f->path, &opts);
+    off_t start_size = file_size(f->path);
+    char query[200];
+    memset(query, 'a', sizeof(query) - 2);
+    query[sizeof(query) - 2] = '.';
+    query[sizeof(query) - 1] = '\0';
+
+    for (int i = 0; i < 3000; i++) {
+        char client[32];
+        snprintf(client, sizeof(client), "198.51.%d.%d/32", i / 256, i % 256);
+        struct store_client row = make_row("s", client, i, i, 1, 0, query);
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
+    }
+    assert_int_equal(st->ops->sync(st), 0);
+    for (int i = 0; i < 5000 && __atomic_load_n(&st->counters.checkpoints, __ATOMIC_RELAXED) == 0;
+         i++) {
+        usleep(1000);
+    }
+    assert_true(st->counters.checkpoints >= 1);
+    st->ops->close(st);
+
+    /* 3000 first queries of 200 bytes: 600 kB that only a checkpoint moves. */
+    assert_true(file_size(f->path) > start_size + 300000);
+    assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 3000);
+}
+
 #define ODD_ROWS 200
 
 struct odd_rows {
@@ -1305,6 +1347,7 @@ int main(void)
         STORE_TEST(test_updates_apply_in_queue_order),
         STORE_TEST(test_change_log_keeps_any_text),
         STORE_TEST(test_close_drains_queue),
+        STORE_TEST(test_checkpoints_copy_the_wal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sqlite_checkpoint.c - the checkpointer thread and the writer's commit hook.
+ *
+ * State, all under cp->lock:
+ *   requested  the hook asked for a pass the thread has not started;
+ *   running    a pass is under way;
+ *   passes     passes finished. When it differs from passes_seen (its value
+ *              when the writer last copied the rest of the WAL), a pass
+ *              has finished since, and only a remainder is left to copy.
+ */
+#include "store/sqlite_checkpoint.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+
+struct sqlite_checkpointer {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    sqlite3 *db;        /* the thread's own connection */
+    sqlite3 *writer_db; /* hooked */
+    int pages;
+    bool requested;
+    bool running;
+    bool stopping;
+    uint64_t passes;
+    uint64_t passes_seen; /* used by the hook only, on the writer's thread */
+    uint64_t *done;
+    int last_error;       /* result of the last failed pass, logged once */
+    pthread_t thread;
+};
+
+/* One passive pass on the thread's connection, with cp->lock released. */
+static void pass_run(struct sqlite_checkpointer *cp)
+{
+    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_lock(&cp->lock);
+    cp->running = false;
+    if (rc == SQLITE_OK) {
+        cp->passes++;
+        __atomic_fetch_add(cp->done, 1, __ATOMIC_RELAXED);
+        cp->last_error = SQLITE_OK;
+    } else if (rc != SQLITE_INTERRUPT && rc != cp->last_error) {
+        /* The frames stay in the WAL, and the next commit over the limit retries. */
+        log_warning("baseline checkpoint failed: %s (the WAL keeps the changes)",
+                    sqlite3_errmsg(cp->db));
+        cp->last_error = rc;
+    }
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct sqlite_checkpointer *cp = arg;
+    pthread_mutex_lock(&cp->lock);
+    for (;;) {
+        while (!cp->requested && !cp->stopping) {
+            pthread_cond_wait(&cp->wake, &cp->lock);
+        }
+        if (cp->stopping) {
+            break;
+        }
+        cp->requested = false;
+        cp->running = true;
+        pthread_mutex_unlock(&cp->lock);
+        pass_run(cp);
+    }
+    pthread_mutex_unlock(&cp->lock);
+    return NULL;
+}
+
+/* Wake the thread, or copy the rest of the WAL, after a commit left @p pages frames. */
+static int on_commit(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    struct sqlite_checkpointer *cp = ctx;
+    if (pages < cp->pages) {
+        return SQLITE_OK;
+    }
+
+    pthread_mutex_lock(&cp->lock);
+    bool copy_rest = !cp->running && cp->passes != cp->passes_seen;
+    if (copy_rest) {
+        cp->passes_seen = cp->passes;
+    } else if (!cp->running && !cp->requested) {
+        cp->requested = true;
+        pthread_cond_signal(&cp->wake);
+    }
+    pthread_mutex_unlock(&cp->lock);
+
+    if (copy_rest) {
+        /* Passive: returns at once if the thread has started another pass. */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    return SQLITE_OK;
+}
+
+static void checkpointer_free(struct sqlite_checkpointer *cp)
+{
+    if (cp->db != NULL) {
+        sqlite3_close_v2(cp->db);
+    }
+    pthread_cond_destroy(&cp->wake);
+    pthread_mutex_destroy(&cp->lock);
+    free(cp);
+}
+
+static int connection_open(struct sqlite_checkpointer *cp, const char *path,
+                           char *err, size_t err_size)
+{
+    int rc = sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_size, "cannot open a checkpoint connection: %s",
+                 cp->db != NULL ? sqlite3_errmsg(cp->db) : sqlite3_errstr(rc));
+        return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+    }
+    /* Closing must not checkpoint either: see connection_open() in sqlite_store.c. */
+    sqlite3_db_config(cp->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    /*
+     * A connection opens the WAL at its first read. Until then a checkpoint
+     * finds no WAL and returns at once, having copied nothing.
+     */
+    rc = sqlite3_exec(cp->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_size, "cannot read through the checkpoint connection: %s",
+                 sqlite3_errmsg(cp->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int sqlite_checkpointer_start(const char *path, sqlite3 *writer_db, int pages,
+                              uint64_t *done, struct sqlite_checkpointer **out,
+                              char *err, size_t err_size)
+{
+    *out = NULL;
+    struct sqlite_checkpointer *cp = calloc(1, sizeof(*cp));
+    if (cp == NULL) {
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&cp->lock, NULL);
+    pthread_cond_init(&cp->wake, NULL);
+    cp->writer_db = writer_db;
+    cp->pages = pages;
+    cp->done = done;
+
+    int ret = connection_open(cp, path, err, err_size);
+    if (ret == 0) {
+        ret = -pthread_create(&cp->thread, NULL, checkpointer_main, cp);
+        if (ret != 0) {
+            snprintf(err, err_size, "cannot start the checkpoint thread");
+        }
+    }
+    if (ret != 0) {
+        checkpointer_free(cp);
+        return ret;
+    }
+    sqlite3_wal_hook(writer_db, on_commit, cp);
+    *out = cp;
+    return 0;
+}
+
+void sqlite_checkpointer_stop(struct sqlite_checkpointer *cp)
+{
+    if (cp == NULL) {
+        return;
+    }
+    sqlite3_wal_hook(cp->writer_db, NULL, NULL);
+
+    pthread_mutex_lock(&cp->lock);
+    cp->stopping = true;
+    if (cp->running) {
+        sqlite3_interrupt(cp->db);
+    }
+    pthread_cond_signal(&cp->wake);
+    pthread_mutex_unlock(&cp->lock);
+    pthread_join(cp->thread, NULL);
+    checkpointer_free(cp);
+}
