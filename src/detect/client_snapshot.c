@@ -11,18 +11,25 @@
 
 #include "util/error.h"
 
-#define CHUNK_SLOTS 32768 /* slots per write() when writing: 1 MiB */
+#define BUFFER_SIZE ((size_t)1 << 20) /* bytes per write() or read() */
 #define KEEP_FLAGS (CLIENT_LEARNED | CLIENT_STORM)
+#define GROUP_SLOTS 64
+#define RECORD_FIXED 11 /* scope, last_seen, flags, family, prefix_len */
 
-_Static_assert(sizeof(struct client_snapshot_header) == 128, "snapshot header size");
+_Static_assert(sizeof(struct client_snapshot_header) == 136, "snapshot header size");
 
 /*
- * Checksum of the scopes and slots: four lanes of multiply and rotate, one
- * per 8-byte word of a 32-byte block, so that the lanes run in parallel.
- * It catches damage, not forgery: the file is ours and beside the database.
+ * Checksum of the bytes after the header: four lanes of multiply and
+ * rotate, one per 8-byte word of a 32-byte block, so that the lanes run in
+ * parallel. Bytes short of a whole block wait in carry, and the end pads
+ * them with zeros and mixes in the length. It catches damage, not forgery:
+ * the file is ours and beside the database.
  */
 struct checksum {
     uint64_t lane[4];
+    uint8_t carry[32];
+    size_t carried;
+    uint64_t length;
 };
 
 static uint64_t rotl(uint64_t x, int r)
@@ -32,16 +39,15 @@ static uint64_t rotl(uint64_t x, int r)
 
 static void checksum_init(struct checksum *c)
 {
+    memset(c, 0, sizeof(*c));
     c->lane[0] = 0x9e3779b97f4a7c15ULL;
     c->lane[1] = 0xc2b2ae3d27d4eb4fULL;
     c->lane[2] = 0x165667b19e3779f9ULL;
     c->lane[3] = 0x27d4eb2f165667c5ULL;
 }
 
-/* Add @p blocks blocks of 32 bytes. */
-static void checksum_add(struct checksum *c, const void *data, size_t blocks)
+static void checksum_blocks(struct checksum *c, const uint8_t *p, size_t blocks)
 {
-    const uint8_t *p = data;
     for (size_t b = 0; b < blocks; b++, p += 32) {
         for (int k = 0; k < 4; k++) {
             uint64_t w;
@@ -51,15 +57,43 @@ static void checksum_add(struct checksum *c, const void *data, size_t blocks)
     }
 }
 
-static uint64_t checksum_end(const struct checksum *c)
+static void checksum_add(struct checksum *c, const void *data, size_t len)
 {
+    const uint8_t *p = data;
+    c->length += len;
+    if (c->carried > 0) {
+        size_t n = 32 - c->carried < len ? 32 - c->carried : len;
+        memcpy(c->carry + c->carried, p, n);
+        c->carried += n;
+        p += n;
+        len -= n;
+        if (c->carried < 32) {
+            return;
+        }
+        checksum_blocks(c, c->carry, 1);
+        c->carried = 0;
+    }
+    checksum_blocks(c, p, len / 32);
+    c->carried = len % 32;
+    memcpy(c->carry, p + len - c->carried, c->carried);
+}
+
+static uint64_t checksum_end(struct checksum *c)
+{
+    if (c->carried > 0) {
+        memset(c->carry + c->carried, 0, 32 - c->carried);
+        checksum_blocks(c, c->carry, 1);
+    }
     uint64_t h = c->lane[0] ^ rotl(c->lane[1], 16) ^ rotl(c->lane[2], 32) ^ rotl(c->lane[3], 48);
+    h ^= c->length * 0x94d049bb133111ebULL;
     h ^= h >> 29;
     return h * 0xbf58476d1ce4e5b9ULL;
 }
 
-/* STORE_KEY_MAX is a multiple of the 32-byte checksum block. */
-_Static_assert(STORE_KEY_MAX % 32 == 0, "scope keys fill whole checksum blocks");
+static size_t address_size(uint8_t family)
+{
+    return family == ADDR_FAMILY_IPV4 ? 4 : 16;
+}
 
 /* ---- writing ----------------------------------------------------------- */
 
@@ -80,16 +114,62 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* Clear the run state of a slot, as a load from the rows would leave it. */
-static void slot_clean(struct client_entry *e)
+/* The body on its way to the file: a buffer, the checksum, and the first error. */
+struct body_out {
+    int fd;
+    uint8_t *buf;
+    size_t used;
+    struct checksum sum;
+    int ret;
+};
+
+static void out_flush(struct body_out *o)
 {
-    if (e->scope == 0) {
-        memset(e, 0, sizeof(*e));
-        return;
+    if (o->ret == 0 && o->used > 0) {
+        checksum_add(&o->sum, o->buf, o->used);
+        o->ret = write_all(o->fd, o->buf, o->used);
     }
-    e->unflushed = 0;
-    e->flags &= KEEP_FLAGS;
-    e->reserved = 0;
+    o->used = 0;
+}
+
+/* Reserve @p len bytes (at most BUFFER_SIZE) in the buffer, flushing it first when full. */
+static uint8_t *out_reserve(struct body_out *o, size_t len)
+{
+    if (BUFFER_SIZE - o->used < len) {
+        out_flush(o);
+    }
+    uint8_t *p = o->buf + o->used;
+    o->used += len;
+    return p;
+}
+
+/* Append the record of the occupied slot @p e. Only the LEARNED and STORM flags are kept. */
+static void record_put(struct body_out *o, const struct client_entry *e)
+{
+    size_t addr_len = address_size(e->family);
+    uint8_t *p = out_reserve(o, RECORD_FIXED + addr_len);
+    uint8_t flags = e->flags & KEEP_FLAGS;
+    memcpy(p, &e->scope, 4);
+    memcpy(p + 4, &e->last_seen, 4);
+    p[8] = flags;
+    p[9] = e->family;
+    p[10] = e->prefix_len;
+    memcpy(p + RECORD_FIXED, e->addr, addr_len);
+}
+
+/* Append the group of slots from @p first on: its occupancy word, then its records. */
+static void group_put(struct body_out *o, const struct client_table *t, uint64_t first)
+{
+    uint64_t n = t->capacity - first < GROUP_SLOTS ? t->capacity - first : GROUP_SLOTS;
+    const struct client_entry *slots = &t->slots[first];
+    uint64_t word = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        word |= (uint64_t)(slots[i].scope != 0) << i;
+    }
+    memcpy(out_reserve(o, 8), &word, 8);
+    for (uint64_t bits = word; bits != 0; bits &= bits - 1) {
+        record_put(o, &slots[__builtin_ctzll(bits)]);
+    }
 }
 
 static void header_fill(struct client_snapshot_header *h, const struct client_table *t,
@@ -108,56 +188,41 @@ static void header_fill(struct client_snapshot_header *h, const struct client_ta
     memcpy(h->site_name, reg->site_name, sizeof(h->site_name));
 }
 
-/*
- * Write the body (scopes, then slots) at the current offset of @p fd and
- * fill in the checksum. The slots go through @p chunk, where they are
- * cleaned, so that the table itself is not changed.
- */
+/* Write the body (scopes, then slot groups) after the header, and fill in its size and checksum. */
 static int body_write(int fd, const struct client_table *t, const struct scope_registry *reg,
-                      struct client_entry *chunk, struct checksum *sum)
+                      struct client_snapshot_header *h)
 {
-    char key[STORE_KEY_MAX];
-    int ret = 0;
-    for (uint32_t id = 1; ret == 0 && id <= reg->count; id++) {
-        memset(key, 0, sizeof(key));
-        snprintf(key, sizeof(key), "%s", reg->scopes[id].key);
-        checksum_add(sum, key, sizeof(key) / 32);
-        ret = write_all(fd, key, sizeof(key));
+    struct body_out o = { .fd = fd, .buf = malloc(BUFFER_SIZE) };
+    if (o.buf == NULL) {
+        return -ENOMEM;
     }
-
-    uint64_t capacity = t->capacity;
-    for (uint64_t first = 0; ret == 0 && first < capacity; first += CHUNK_SLOTS) {
-        uint64_t n = capacity - first < CHUNK_SLOTS ? capacity - first : CHUNK_SLOTS;
-        memcpy(chunk, &t->slots[first], n * sizeof(*chunk));
-        for (uint64_t i = 0; i < n; i++) {
-            slot_clean(&chunk[i]);
-        }
-        checksum_add(sum, chunk, n * sizeof(*chunk) / 32);
-        ret = write_all(fd, chunk, n * sizeof(*chunk));
+    checksum_init(&o.sum);
+    for (uint32_t id = 1; id <= reg->count; id++) {
+        char *key = (char *)out_reserve(&o, STORE_KEY_MAX);
+        memset(key, 0, STORE_KEY_MAX);
+        snprintf(key, STORE_KEY_MAX, "%s", reg->scopes[id].key);
     }
-    return ret;
+    for (uint64_t first = 0; first < t->capacity && o.ret == 0; first += GROUP_SLOTS) {
+        group_put(&o, t, first);
+    }
+    out_flush(&o);
+    free(o.buf);
+    h->body_size = o.sum.length;
+    h->checksum = checksum_end(&o.sum);
+    return o.ret;
 }
 
 /* Write the header with a zero checksum, the body, then the header again with the checksum. */
 static int file_write(int fd, const struct client_table *t, const struct scope_registry *reg,
                       uint64_t generation)
 {
-    struct client_entry *chunk = malloc(CHUNK_SLOTS * sizeof(*chunk));
-    if (chunk == NULL) {
-        return -ENOMEM;
-    }
     struct client_snapshot_header h;
     header_fill(&h, t, reg, generation);
-    struct checksum sum;
-    checksum_init(&sum);
-
     int ret = write_all(fd, &h, sizeof(h));
     if (ret == 0) {
-        ret = body_write(fd, t, reg, chunk, &sum);
+        ret = body_write(fd, t, reg, &h);
     }
-    free(chunk);
     if (ret == 0) {
-        h.checksum = checksum_end(&sum);
         ret = pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
     }
     return ret;
@@ -237,18 +302,82 @@ static const char *header_check(const struct client_snapshot_header *h, off_t fi
     if (h->count > t->max_count) {
         return "holds more clients than max-clients";
     }
-    uint64_t size = sizeof(*h) + (uint64_t)h->scope_count * STORE_KEY_MAX +
-                    h->capacity * sizeof(struct client_entry);
-    if ((uint64_t)file_size != size) {
+    if ((uint64_t)file_size - sizeof(*h) != h->body_size) {
+        return "truncated or of the wrong size";
+    }
+    uint64_t groups = (h->capacity + GROUP_SLOTS - 1) / GROUP_SLOTS;
+    uint64_t least = (uint64_t)h->scope_count * STORE_KEY_MAX + groups * 8 +
+                     h->count * (RECORD_FIXED + 4);
+    if (h->body_size < least) {
         return "truncated or of the wrong size";
     }
     return NULL;
 }
 
-static bool slot_valid(const struct client_entry *e, uint32_t scope_count)
+/*
+ * The body on its way from the file. Every byte read goes into the
+ * checksum, whatever the parse makes of it, so that damage is reported as
+ * a bad checksum even where it also breaks a record.
+ */
+struct body_in {
+    int fd;
+    uint8_t *buf;
+    size_t pos;
+    size_t len;
+    uint64_t unread; /* body bytes still in the file */
+    struct checksum sum;
+    bool read_failed;
+    const char *reason; /* why the parse stopped, NULL while it goes on */
+};
+
+/* Make @p need bytes available at in->buf + in->pos. Returns false at the end of the body. */
+static bool in_fill(struct body_in *in, size_t need)
 {
-    if (e->scope > scope_count || e->reserved != 0 || (e->flags & ~KEEP_FLAGS) != 0 ||
-        e->unflushed != 0) {
+    if (in->len - in->pos >= need) {
+        return true;
+    }
+    size_t kept = in->len - in->pos;
+    memmove(in->buf, in->buf + in->pos, kept);
+    in->pos = 0;
+    in->len = kept;
+    size_t n = BUFFER_SIZE - kept < in->unread ? BUFFER_SIZE - kept : (size_t)in->unread;
+    if (n > 0 && read_all(in->fd, in->buf + kept, n) != 0) {
+        in->read_failed = true;
+        return false;
+    }
+    checksum_add(&in->sum, in->buf + kept, n);
+    in->len += n;
+    in->unread -= n;
+    return in->len >= need;
+}
+
+/* Take @p len bytes (at most BUFFER_SIZE), or return NULL with in->reason set. */
+static const uint8_t *in_take(struct body_in *in, size_t len)
+{
+    if (in->reason != NULL) {
+        return NULL;
+    }
+    if (!in_fill(in, len)) {
+        in->reason = "truncated or of the wrong size";
+        return NULL;
+    }
+    const uint8_t *p = in->buf + in->pos;
+    in->pos += len;
+    return p;
+}
+
+/* Read the rest of the body into the checksum only, after the parse stopped. */
+static void in_drain(struct body_in *in)
+{
+    in->pos = in->len;
+    while (in->unread > 0 && in_fill(in, 1)) {
+        in->pos = in->len;
+    }
+}
+
+static bool record_valid(const struct client_entry *e, uint32_t scope_count)
+{
+    if (e->scope == 0 || e->scope > scope_count || (e->flags & ~KEEP_FLAGS) != 0) {
         return false;
     }
     if (e->family == ADDR_FAMILY_IPV4) {
@@ -257,73 +386,111 @@ static bool slot_valid(const struct client_entry *e, uint32_t scope_count)
     return e->family == ADDR_FAMILY_IPV6 && e->prefix_len <= 128;
 }
 
-/* Check every slot and count the occupied ones. Returns false at the first invalid slot. */
-static bool slots_check(const struct client_table *t, uint32_t scope_count, uint64_t *count)
+/* Read one record into the empty slot @p e. Returns false when it is cut short or invalid. */
+static bool record_get(struct body_in *in, struct client_entry *e, uint32_t scope_count)
 {
-    uint64_t n = 0;
-    for (uint64_t i = 0; i < t->capacity; i++) {
-        const struct client_entry *e = &t->slots[i];
-        if (e->scope == 0) {
-            continue;
-        }
-        if (!slot_valid(e, scope_count)) {
-            return false;
-        }
-        n++;
+    const uint8_t *p = in_take(in, RECORD_FIXED);
+    if (p == NULL) {
+        return false;
     }
-    *count = n;
+    memcpy(&e->scope, p, 4);
+    memcpy(&e->last_seen, p + 4, 4);
+    e->flags = p[8];
+    e->family = p[9];
+    e->prefix_len = p[10];
+    if (!record_valid(e, scope_count)) {
+        in->reason = "bad slot";
+        return false;
+    }
+    size_t addr_len = address_size(e->family);
+    p = in_take(in, addr_len);
+    if (p == NULL) {
+        return false;
+    }
+    memcpy(e->addr, p, addr_len);
     return true;
 }
 
+/* Put the records of each group into their slots of @p t. Returns the clients read. */
+static uint64_t groups_read(struct body_in *in, struct client_table *t, uint32_t scope_count)
+{
+    uint64_t count = 0;
+    for (uint64_t first = 0; first < t->capacity && in->reason == NULL; first += GROUP_SLOTS) {
+        const uint8_t *p = in_take(in, 8);
+        if (p == NULL) {
+            break;
+        }
+        uint64_t word;
+        memcpy(&word, p, 8);
+        uint64_t n = t->capacity - first;
+        if (n < GROUP_SLOTS && (word >> n) != 0) {
+            in->reason = "bad slot";
+            break;
+        }
+        for (uint64_t bits = word; bits != 0; bits &= bits - 1) {
+            struct client_entry *e = &t->slots[first + (uint64_t)__builtin_ctzll(bits)];
+            if (!record_get(in, e, scope_count)) {
+                return count;
+            }
+            count++;
+        }
+    }
+    return count;
+}
+
 /* Register the scope keys in file order: each must get the id it had. */
-static const char *scopes_register(struct scope_registry *reg, char (*keys)[STORE_KEY_MAX],
-                                   uint32_t count)
+static const char *scopes_register(struct scope_registry *reg, struct body_in *in, uint32_t count)
 {
     for (uint32_t id = 1; id <= count; id++) {
-        keys[id - 1][STORE_KEY_MAX - 1] = '\0';
-        if (scope_registry_lookup_key(reg, keys[id - 1]) != id) {
+        const uint8_t *p = in_take(in, STORE_KEY_MAX);
+        if (p == NULL) {
+            return in->reason;
+        }
+        char key[STORE_KEY_MAX];
+        memcpy(key, p, STORE_KEY_MAX);
+        key[STORE_KEY_MAX - 1] = '\0';
+        if (scope_registry_lookup_key(reg, key) != id) {
             return "a scope key does not match";
         }
     }
     return NULL;
 }
 
-/* Read the body after a checked header into @p t and @p reg. */
+/*
+ * Read the body after a checked header into @p t and @p reg. A file whose
+ * bytes are damaged is a bad checksum, whatever its records look like.
+ */
 static const char *body_read(int fd, const struct client_snapshot_header *h,
                              struct client_table *t, struct scope_registry *reg)
 {
-    char (*keys)[STORE_KEY_MAX] = NULL;
-    if (h->scope_count > 0) {
-        keys = malloc((size_t)h->scope_count * STORE_KEY_MAX);
-        if (keys == NULL) {
-            return "out of memory";
-        }
+    struct body_in in = { .fd = fd, .buf = malloc(BUFFER_SIZE), .unread = h->body_size };
+    if (in.buf == NULL) {
+        return "out of memory";
     }
+    checksum_init(&in.sum);
     const char *reason = NULL;
-    if (keys != NULL && read_all(fd, keys, (size_t)h->scope_count * STORE_KEY_MAX) != 0) {
-        reason = "cannot read the scopes";
-    } else if (client_table_reset(t, h->capacity) != 0) {
-        reason = "out of memory";
-    } else if (read_all(fd, t->slots, h->capacity * sizeof(struct client_entry)) != 0) {
-        reason = "cannot read the slots";
-    }
-
     uint64_t count = 0;
-    if (reason == NULL) {
-        struct checksum sum;
-        checksum_init(&sum);
-        checksum_add(&sum, keys, (size_t)h->scope_count * STORE_KEY_MAX / 32);
-        checksum_add(&sum, t->slots, h->capacity * sizeof(struct client_entry) / 32);
-        if (checksum_end(&sum) != h->checksum) {
-            reason = "bad checksum";
-        } else if (!slots_check(t, h->scope_count, &count) || count != h->count) {
-            reason = "bad slot";
-        }
+    if (client_table_reset(t, h->capacity) != 0) {
+        reason = "out of memory";
+    } else {
+        reason = scopes_register(reg, &in, h->scope_count);
     }
     if (reason == NULL) {
-        reason = scopes_register(reg, keys, h->scope_count);
+        count = groups_read(&in, t, h->scope_count);
+        reason = in.reason;
     }
-    free(keys);
+    bool trailing = in.len > in.pos || in.unread > 0;
+    in_drain(&in);
+    free(in.buf);
+    if (in.read_failed) {
+        return "cannot read the file";
+    }
+    if (checksum_end(&in.sum) != h->checksum) {
+        return "bad checksum";
+    }
+    if (reason == NULL && (trailing || count != h->count)) {
+        reason = "bad slot";
+    }
     if (reason == NULL) {
         t->count = count;
     }

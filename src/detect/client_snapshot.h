@@ -11,14 +11,22 @@
  * File layout, in the byte order of the machine that wrote it (a file from
  * a machine of the other order fails the version check):
  *
- *   header      struct client_snapshot_header, 128 bytes
+ *   header      struct client_snapshot_header, 136 bytes
  *   scopes      scope_count keys of STORE_KEY_MAX bytes, ids 1, 2, ...
- *   slots       capacity table slots, as they lie in memory
+ *   groups      one per 64 table slots, in slot order: a 64-bit word with
+ *               bit i set when slot 64 * group + i is occupied, then one
+ *               record per set bit, in bit order
  *
- * The slots are the table's own image: a read puts them back in place
- * without hashing a key. A checksum covers scopes and slots, and every
- * occupied slot is checked (scope id, family, length) before use, so a
- * damaged file is rejected, never trusted.
+ * A record is the scope id and last-seen time (32 bits each), the flags,
+ * family and prefix length (a byte each), then the address: 4 bytes for
+ * IPv4, 16 for IPv6. Each record goes back into the slot it came from, so
+ * a read hashes no key, and the file carries only occupied slots: about a
+ * third of the table's size on the 10M-packet benchmark capture, where the
+ * snapshot is written at the end of a run through the page cache.
+ *
+ * A checksum covers everything after the header, and every record is
+ * checked (scope id, flags, family, length) before use, so a damaged file
+ * is rejected, never trusted.
  */
 #pragma once
 
@@ -29,26 +37,27 @@
 #include "detect/scope.h"
 
 #define CLIENT_SNAPSHOT_MAGIC "DNSFCLNT"
-#define CLIENT_SNAPSHOT_VERSION 1
+#define CLIENT_SNAPSHOT_VERSION 2
 #define CLIENT_SNAPSHOT_SUFFIX ".clients"
 
 struct client_snapshot_header {
     char magic[8];
     uint32_t version;
-    uint32_t slot_size;     /* sizeof(struct client_entry) */
+    uint32_t slot_size;     /* sizeof(struct client_entry) of the writer */
     uint64_t generation;    /* the store's generation when written */
     uint64_t capacity;      /* slots in the file */
     uint64_t count;         /* occupied slots */
     uint64_t seed;          /* the table's hash seed */
     uint32_t scope_mode;    /* enum scope_mode */
     uint32_t scope_count;
-    uint64_t checksum;      /* of scopes and slots */
+    uint64_t checksum;      /* of everything after the header */
     char site_name[STORE_KEY_MAX];
+    uint64_t body_size;     /* bytes after the header */
 };
 
 /*
  * Write @p t and the scope keys of @p reg to @p path with @p generation:
- * into "PATH.tmp", flushed with fsync(), then renamed over @p path. Only
+ * into "PATH.tmp", then renamed over @p path, without fsync(). Only
  * the LEARNED and STORM flags are kept, as a load from the rows would set
  * them. Returns 0 or -errno. On failure @p path is left as it was.
  */

@@ -7,7 +7,11 @@
  *   running    a pass is under way;
  *   passes     passes finished. When it differs from passes_seen (its value
  *              when the writer last copied the rest of the WAL), a pass
- *              has finished since, and only a remainder is left to copy.
+ *              has finished since.
+ *   copied     frames the last pass left copied. The writer copies the
+ *              rest itself only when it is at most a REST_SHARE_MAX-th of
+ *              the page limit. Otherwise it would stop for as long as the
+ *              thread's pass, and the thread runs another pass instead.
  */
 #include "store/sqlite_checkpoint.h"
 
@@ -19,6 +23,9 @@
 
 #include "util/log.h"
 
+/* The writer copies a rest of at most pages / REST_SHARE_MAX frames itself. */
+#define REST_SHARE_MAX 16
+
 struct sqlite_checkpointer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -29,6 +36,7 @@ struct sqlite_checkpointer {
     bool running;
     bool stopping;
     uint64_t passes;
+    int copied;
     uint64_t passes_seen; /* used by the hook only, on the writer's thread */
     uint64_t *done;
     int last_error;       /* result of the last failed pass, logged once */
@@ -38,11 +46,14 @@ struct sqlite_checkpointer {
 /* One passive pass on the thread's connection, with cp->lock released. */
 static void pass_run(struct sqlite_checkpointer *cp)
 {
-    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int frames = 0;
+    int copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
     pthread_mutex_lock(&cp->lock);
     cp->running = false;
     if (rc == SQLITE_OK) {
         cp->passes++;
+        cp->copied = copied;
         __atomic_fetch_add(cp->done, 1, __ATOMIC_RELAXED);
         cp->last_error = SQLITE_OK;
     } else if (rc != SQLITE_INTERRUPT && rc != cp->last_error) {
@@ -82,7 +93,8 @@ static int on_commit(void *ctx, sqlite3 *db, const char *name, int pages)
     }
 
     pthread_mutex_lock(&cp->lock);
-    bool copy_rest = !cp->running && cp->passes != cp->passes_seen;
+    bool copy_rest = !cp->running && cp->passes != cp->passes_seen &&
+                     pages - cp->copied <= cp->pages / REST_SHARE_MAX;
     if (copy_rest) {
         cp->passes_seen = cp->passes;
     } else if (!cp->running && !cp->requested) {

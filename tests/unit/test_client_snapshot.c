@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -150,6 +151,20 @@ static void test_round_trip(void **state)
     scope_registry_free(&reg);
 }
 
+/* Only occupied slots reach the file: 15 bytes an IPv4 client, 27 an IPv6 one, 8 per 64 slots. */
+static void test_file_holds_occupied_slots(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(client_snapshot_write(f->path, &f->table, &f->scopes, GENERATION), 0);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    uint64_t ipv6 = CLIENTS / 4;
+    uint64_t expected = sizeof(struct client_snapshot_header) + 3 * STORE_KEY_MAX +
+                        (f->table.capacity + 63) / 64 * 8 + (CLIENTS - ipv6) * 15 + ipv6 * 27;
+    assert_int_equal((uint64_t)sb.st_size, expected);
+    assert_true((uint64_t)sb.st_size < f->table.capacity * sizeof(struct client_entry) / 2);
+}
+
 static void test_stale_generation(void **state)
 {
     struct fixture *f = *state;
@@ -167,8 +182,9 @@ static void test_truncated(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(client_snapshot_write(f->path, &f->table, &f->scopes, GENERATION), 0);
-    long full = (long)sizeof(struct client_snapshot_header) + 3 * STORE_KEY_MAX +
-                (long)f->table.capacity * (long)sizeof(struct client_entry);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    long full = (long)sb.st_size;
     long cuts[] = { full - 1, full / 2, 130, 100, 0 };
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
         assert_int_equal(truncate(f->path, cuts[i]), 0);
@@ -265,6 +281,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_holds_occupied_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
