@@ -103,8 +103,59 @@ int client_table_init(struct client_table *t, uint64_t expected, uint64_t max_co
     return 0;
 }
 
+/* Wait for the spare array's prefault thread and unmap the array. */
+static void spare_release(struct client_table *t)
+{
+    if (t->spare == NULL) {
+        return;
+    }
+    prefault_wait(&t->spare_fault);
+    slots_free(t->spare, t->spare_capacity);
+    t->spare = NULL;
+}
+
+/* Capacity after the next growth: grow() adds half. */
+static uint64_t next_capacity(const struct client_table *t)
+{
+    return t->capacity + t->capacity / 2;
+}
+
+/*
+ * Map the array of the next growth and start faulting it in, when that
+ * growth copies into a mapped array (from BIG_ALLOC_MAP_MIN bytes to
+ * GROW_COPY_MAX). Smaller arrays come from calloc(), larger ones grow in place.
+ */
+static void spare_prepare(struct client_table *t)
+{
+    uint64_t capacity = next_capacity(t);
+    size_t bytes = capacity * sizeof(struct client_entry);
+    if (bytes < BIG_ALLOC_MAP_MIN || t->capacity * sizeof(struct client_entry) >= GROW_COPY_MAX) {
+        return;
+    }
+    t->spare = slots_alloc(capacity);
+    if (t->spare == NULL) {
+        return;
+    }
+    t->spare_capacity = capacity;
+    prefault_start(&t->spare_fault, t->spare, bytes);
+}
+
+/* Return a zeroed array of @p capacity slots: the spare when it has that size. */
+static struct client_entry *slots_take(struct client_table *t, uint64_t capacity)
+{
+    if (t->spare != NULL && t->spare_capacity == capacity) {
+        struct client_entry *slots = t->spare;
+        prefault_wait(&t->spare_fault);
+        t->spare = NULL;
+        return slots;
+    }
+    spare_release(t);
+    return slots_alloc(capacity);
+}
+
 void client_table_free(struct client_table *t)
 {
+    spare_release(t);
     slots_free(t->slots, t->capacity);
     t->slots = NULL;
 }
@@ -214,10 +265,11 @@ static int grow_to(struct client_table *t, uint64_t capacity)
 {
     uint64_t old_capacity = t->capacity;
     if (old_capacity * sizeof(struct client_entry) >= GROW_COPY_MAX) {
+        spare_release(t);
         return grow_mapped(t, capacity);
     }
     struct client_entry *old = t->slots;
-    struct client_entry *slots = slots_alloc(capacity);
+    struct client_entry *slots = slots_take(t, capacity);
     if (slots == NULL) {
         return -ENOMEM;
     }
@@ -246,7 +298,7 @@ static int grow_to(struct client_table *t, uint64_t capacity)
  */
 static int grow(struct client_table *t)
 {
-    return grow_to(t, t->capacity + t->capacity / 2);
+    return grow_to(t, next_capacity(t));
 }
 
 int client_table_reset(struct client_table *t, uint64_t capacity)
@@ -254,7 +306,7 @@ int client_table_reset(struct client_table *t, uint64_t capacity)
     if (capacity < TABLE_MIN_CAPACITY) {
         capacity = TABLE_MIN_CAPACITY;
     }
-    struct client_entry *slots = slots_alloc(capacity);
+    struct client_entry *slots = slots_take(t, capacity);
     if (slots == NULL) {
         return -ENOMEM;
     }
@@ -280,6 +332,9 @@ struct client_entry *client_table_insert(struct client_table *t, uint32_t scope,
     /* Keep the load at or under 4/5 so that probe sequences stay short. */
     if ((t->count + 1) * 5 > t->capacity * 4 && grow(t) != 0) {
         return NULL;
+    }
+    if (t->spare == NULL && (t->count + 1) * 10 > t->capacity * 7) {
+        spare_prepare(t);
     }
 
     struct client_entry *e = place(t, key_hash(t, scope, key));

@@ -12,6 +12,9 @@
  * so that a huge table never needs a second copy. Deletion shifts later entries back, so no tombstones slow lookups
  * down.
  *
+ * The array of the next growth is mapped when the table is 7/10 full, and
+ * a thread faults it in (util/prefault.h) while the table fills to 4/5.
+ *
  * Bound: at most max_count entries. Insertion into a full table fails; the
  * caller then removes the entry client_table_pick_victim() names and tries
  * again. Single-threaded: one detector owns one table.
@@ -23,6 +26,7 @@
 #include <stdint.h>
 
 #include "util/addr.h"
+#include "util/prefault.h"
 
 #define CLIENT_DIRTY 0x01    /* last_seen or queries changed since the last flush */
 #define CLIENT_SEEN_RUN 0x02 /* queried during this run */
@@ -49,6 +53,10 @@ struct client_table {
     uint64_t count;
     uint64_t max_count;
     uint64_t seed;
+    /* The array of the next growth, faulted in ahead by spare_fault, or NULL. */
+    struct client_entry *spare;
+    uint64_t spare_capacity;
+    struct prefault spare_fault;
 };
 
 /* Create an empty table for up to @p max_count clients. Returns 0 or -ENOMEM. */

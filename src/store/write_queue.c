@@ -31,6 +31,7 @@
 #include "decode/dns_text.h"
 #include "util/big_alloc.h"
 #include "util/client_key.h"
+#include "util/prefault.h"
 
 _Static_assert(WRITE_ITEM_QNAME_MAX == DNS_NAME_MAX, "a wire-form name must fit an item");
 
@@ -70,6 +71,7 @@ struct write_queue {
     void *batch_ctx;
     uint64_t *full_waits;
     pthread_t thread;
+    struct prefault ring_fault; /* faults in a mapped ring while the first items arrive */
 };
 
 /* Copy text into a fixed-size field, cutting it at size - 1 bytes. Returns its length. */
@@ -230,6 +232,7 @@ static void queue_free(struct write_queue *q)
     pthread_cond_destroy(&q->has_space);
     pthread_cond_destroy(&q->has_work);
     pthread_mutex_destroy(&q->lock);
+    prefault_wait(&q->ring_fault);
     big_free(q->slots, q->capacity * sizeof(*q->slots));
     free(q);
 }
@@ -256,10 +259,14 @@ int write_queue_create(size_t capacity, size_t batch_max,
     q->full_waits = full_waits;
     queue_sync_init(q);
 
-    q->slots = big_alloc(capacity * sizeof(*q->slots));
+    size_t bytes = capacity * sizeof(*q->slots);
+    q->slots = big_alloc(bytes);
     if (q->slots == NULL) {
         queue_free(q);
         return -ENOMEM;
+    }
+    if (bytes >= BIG_ALLOC_MAP_MIN) {
+        prefault_start(&q->ring_fault, q->slots, bytes);
     }
     int ret = pthread_create(&q->thread, NULL, writer_main, q);
     if (ret != 0) {

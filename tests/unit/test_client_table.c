@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "detect/client_table.h"
+#include "util/big_alloc.h"
 
 static struct prefix v4_key(uint32_t n)
 {
@@ -146,6 +147,41 @@ static void test_table_grows_in_place(void **state)
     client_table_free(&t);
 }
 
+/*
+ * From 7/10 full, a table whose next array is mapped keeps that array as
+ * its spare, and the growth at 4/5 moves into it.
+ */
+static void test_table_grows_into_spare(void **state)
+{
+    (void)state;
+    struct client_table t;
+    assert_int_equal(client_table_init(&t, 0, 1000000), 0);
+    uint32_t n = 0;
+    while (t.spare == NULL) {
+        assert_true(n < 200000);
+        struct prefix k = v4_key(n++ * 2654435761u);
+        assert_non_null(client_table_insert(&t, 1, &k));
+    }
+    assert_true(t.spare_capacity * sizeof(struct client_entry) >= BIG_ALLOC_MAP_MIN);
+    assert_int_equal(t.spare_capacity, t.capacity + t.capacity / 2);
+    assert_true(t.count * 10 > t.capacity * 7);
+
+    struct client_entry *spare = t.spare;
+    uint64_t spare_capacity = t.spare_capacity;
+    uint64_t capacity = t.capacity;
+    while (t.capacity == capacity) {
+        struct prefix k = v4_key(n++ * 2654435761u);
+        assert_non_null(client_table_insert(&t, 1, &k));
+    }
+    assert_ptr_equal(t.slots, spare);
+    assert_int_equal(t.capacity, spare_capacity);
+    for (uint32_t i = 0; i < n; i++) {
+        struct prefix k = v4_key(i * 2654435761u);
+        assert_non_null(client_table_find(&t, 1, &k));
+    }
+    client_table_free(&t);
+}
+
 static void test_table_entry_is_32_bytes(void **state)
 {
     (void)state;
@@ -161,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_table_remove_keeps_others_reachable),
         cmocka_unit_test(test_table_rejects_past_max_count),
         cmocka_unit_test(test_table_grows_in_place),
+        cmocka_unit_test(test_table_grows_into_spare),
         cmocka_unit_test(test_table_entry_is_32_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
