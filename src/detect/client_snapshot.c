@@ -173,13 +173,12 @@ static void group_put(struct body_out *o, const struct client_table *t, uint64_t
 }
 
 static void header_fill(struct client_snapshot_header *h, const struct client_table *t,
-                        const struct scope_registry *reg, uint64_t generation)
+                        const struct scope_registry *reg)
 {
     memset(h, 0, sizeof(*h));
     memcpy(h->magic, CLIENT_SNAPSHOT_MAGIC, sizeof(h->magic));
     h->version = CLIENT_SNAPSHOT_VERSION;
     h->slot_size = sizeof(struct client_entry);
-    h->generation = generation;
     h->capacity = t->capacity;
     h->count = t->count;
     h->seed = t->seed;
@@ -188,44 +187,22 @@ static void header_fill(struct client_snapshot_header *h, const struct client_ta
     memcpy(h->site_name, reg->site_name, sizeof(h->site_name));
 }
 
-/* Write the body (scopes, then slot groups) after the header, and fill in its size and checksum. */
-static int body_write(int fd, const struct client_table *t, const struct scope_registry *reg,
-                      struct client_snapshot_header *h)
-{
-    struct body_out o = { .fd = fd, .buf = malloc(BUFFER_SIZE) };
-    if (o.buf == NULL) {
-        return -ENOMEM;
-    }
-    checksum_init(&o.sum);
-    for (uint32_t id = 1; id <= reg->count; id++) {
-        char *key = (char *)out_reserve(&o, STORE_KEY_MAX);
-        memset(key, 0, STORE_KEY_MAX);
-        snprintf(key, STORE_KEY_MAX, "%s", reg->scopes[id].key);
-    }
-    for (uint64_t first = 0; first < t->capacity && o.ret == 0; first += GROUP_SLOTS) {
-        group_put(&o, t, first);
-    }
-    out_flush(&o);
-    free(o.buf);
-    h->body_size = o.sum.length;
-    h->checksum = checksum_end(&o.sum);
-    return o.ret;
-}
+struct client_snapshot_writer {
+    char tmp[4096];
+    char path[4096];
+    const struct client_table *table;
+    struct client_snapshot_header header;
+    struct body_out out;
+    uint64_t next_slot; /* first slot not written yet */
+};
 
-/* Write the header with a zero checksum, the body, then the header again with the checksum. */
-static int file_write(int fd, const struct client_table *t, const struct scope_registry *reg,
-                      uint64_t generation)
+static void writer_free(struct client_snapshot_writer *w)
 {
-    struct client_snapshot_header h;
-    header_fill(&h, t, reg, generation);
-    int ret = write_all(fd, &h, sizeof(h));
-    if (ret == 0) {
-        ret = body_write(fd, t, reg, &h);
+    if (w->out.fd >= 0) {
+        close(w->out.fd);
     }
-    if (ret == 0) {
-        ret = pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
-    }
-    return ret;
+    free(w->out.buf);
+    free(w);
 }
 
 /*
@@ -233,28 +210,96 @@ static int file_write(int fd, const struct client_table *t, const struct scope_r
  * blocks, and then its checksum or generation fails to match and the next
  * start walks the baseline rows instead. The snapshot is a cache.
  */
-int client_snapshot_write(const char *path, const struct client_table *t,
-                          const struct scope_registry *reg, uint64_t generation)
+int client_snapshot_begin(const char *path, const struct client_table *t,
+                          const struct scope_registry *reg, struct client_snapshot_writer **out)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    *out = NULL;
+    struct client_snapshot_writer *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return -ENOMEM;
+    }
+    w->out.fd = -1;
+    if (snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", path) >= (int)sizeof(w->tmp)) {
+        free(w);
         return -ENAMETOOLONG;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        return -errno;
+    snprintf(w->path, sizeof(w->path), "%s", path);
+    w->table = t;
+    header_fill(&w->header, t, reg);
+    checksum_init(&w->out.sum);
+    w->out.buf = malloc(BUFFER_SIZE);
+    w->out.fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int ret = w->out.buf == NULL ? -ENOMEM : w->out.fd < 0 ? -errno : 0;
+    if (ret == 0) {
+        ret = write_all(w->out.fd, &w->header, sizeof(w->header));
     }
-    int ret = file_write(fd, t, reg, generation);
-    if (close(fd) != 0 && ret == 0) {
-        ret = -errno;
+    for (uint32_t id = 1; ret == 0 && id <= reg->count; id++) {
+        char *key = (char *)out_reserve(&w->out, STORE_KEY_MAX);
+        memset(key, 0, STORE_KEY_MAX);
+        snprintf(key, STORE_KEY_MAX, "%s", reg->scopes[id].key);
     }
-    if (ret == 0 && rename(tmp, path) != 0) {
+    if (ret != 0) {
+        client_snapshot_abort(w);
+        return ret;
+    }
+    *out = w;
+    return 0;
+}
+
+int client_snapshot_add(struct client_snapshot_writer *w, uint64_t end)
+{
+    const struct client_table *t = w->table;
+    end = end < t->capacity ? end : t->capacity;
+    for (; w->next_slot < end && w->out.ret == 0; w->next_slot += GROUP_SLOTS) {
+        group_put(&w->out, t, w->next_slot);
+    }
+    return w->out.ret;
+}
+
+int client_snapshot_commit(struct client_snapshot_writer *w, uint64_t generation)
+{
+    int ret = client_snapshot_add(w, w->table->capacity);
+    if (ret == 0 && (w->table->count != w->header.count || w->table->capacity != w->header.capacity)) {
+        ret = -EINVAL; /* the table changed after client_snapshot_begin() */
+    }
+    out_flush(&w->out);
+    ret = ret != 0 ? ret : w->out.ret;
+    w->header.generation = generation;
+    w->header.body_size = w->out.sum.length;
+    w->header.checksum = checksum_end(&w->out.sum);
+    if (ret == 0) {
+        ssize_t n = pwrite(w->out.fd, &w->header, sizeof(w->header), 0);
+        ret = n == (ssize_t)sizeof(w->header) ? 0 : -EIO;
+    }
+    if (ret == 0) {
+        ret = close(w->out.fd) == 0 ? 0 : -errno;
+        w->out.fd = -1;
+    }
+    if (ret == 0 && rename(w->tmp, w->path) != 0) {
         ret = -errno;
     }
     if (ret != 0) {
-        unlink(tmp);
+        unlink(w->tmp);
     }
+    writer_free(w);
     return ret;
+}
+
+void client_snapshot_abort(struct client_snapshot_writer *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    unlink(w->tmp);
+    writer_free(w);
+}
+
+int client_snapshot_write(const char *path, const struct client_table *t,
+                          const struct scope_registry *reg, uint64_t generation)
+{
+    struct client_snapshot_writer *w = NULL;
+    int ret = client_snapshot_begin(path, t, reg, &w);
+    return ret != 0 ? ret : client_snapshot_commit(w, generation);
 }
 
 /* ---- reading ----------------------------------------------------------- */

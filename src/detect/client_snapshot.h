@@ -65,6 +65,25 @@ int client_snapshot_write(const char *path, const struct client_table *t,
                           const struct scope_registry *reg, uint64_t generation);
 
 /*
+ * The same write in steps, so that the caller can do other work between
+ * them: client_snapshot_begin() opens "PATH.tmp" and writes the scopes,
+ * client_snapshot_add() writes the slots before @p end that are not
+ * written yet (whole groups of 64), and client_snapshot_commit() writes
+ * the rest with @p generation and renames the file over @p path. Between
+ * the steps only what the file does not keep may change (query counts,
+ * flags other than LEARNED and STORM). A changed count or capacity makes
+ * the commit fail with -EINVAL. client_snapshot_abort() removes the file
+ * instead. Commit and abort free @p w; the others return 0 or -errno.
+ */
+struct client_snapshot_writer;
+
+int client_snapshot_begin(const char *path, const struct client_table *t,
+                          const struct scope_registry *reg, struct client_snapshot_writer **w);
+int client_snapshot_add(struct client_snapshot_writer *w, uint64_t end);
+int client_snapshot_commit(struct client_snapshot_writer *w, uint64_t generation);
+void client_snapshot_abort(struct client_snapshot_writer *w);
+
+/*
  * Read @p path into @p t, which must be empty, and register its scopes in
  * @p reg, which must be empty, when the file is whole and was written at
  * @p generation for the mode and site of @p reg. On failure returns a

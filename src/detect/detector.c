@@ -195,10 +195,33 @@ static const char *snapshot_mismatch(const struct detector *det)
 }
 
 /*
- * After the last sync, when the table contains exactly the baseline's clients,
- * write it with the store's generation; otherwise remove an older snapshot.
+ * Start the snapshot before the last flush, when one may be written, so
+ * that its slots are written while the writer commits the flush. A
+ * baseline unchanged since its snapshot was loaded starts none here: if
+ * the flush changes it, snapshot_save() writes the file in one go.
  */
-static void snapshot_save(struct detector *det)
+static struct client_snapshot_writer *snapshot_begin(struct detector *det, int *ret)
+{
+    uint64_t generation = 0;
+    *ret = 0;
+    if (det->snapshot_path[0] == '\0' || snapshot_mismatch(det) != NULL ||
+        det->store->ops->generation == NULL ||
+        det->store->ops->generation(det->store, &generation) != 0 ||
+        (det->snapshot_loaded && generation == det->snapshot_generation)) {
+        return NULL;
+    }
+    struct client_snapshot_writer *w = NULL;
+    *ret = client_snapshot_begin(det->snapshot_path, &det->clients, &det->scopes, &w);
+    return w;
+}
+
+/*
+ * After the last sync, when the table contains exactly the baseline's
+ * clients, finish @p w (or write the file when @p w is NULL) with the
+ * store's generation; otherwise remove an older snapshot. @p begin_ret is
+ * what snapshot_begin() returned.
+ */
+static void snapshot_save(struct detector *det, struct client_snapshot_writer *w, int begin_ret)
 {
     uint64_t generation = 0;
     if (det->snapshot_path[0] == '\0') {
@@ -210,16 +233,23 @@ static void snapshot_save(struct detector *det)
         det->snapshot_note = "the baseline keeps no generation";
     }
     if (det->snapshot_note != NULL) {
+        client_snapshot_abort(w);
         (void)unlink(det->snapshot_path);
         return;
     }
 
     /* Nothing committed since the load: the file on disk still matches. */
     if (det->snapshot_loaded && generation == det->snapshot_generation) {
+        client_snapshot_abort(w);
         det->snapshot_note = "the baseline did not change since the load, so it is still valid";
         return;
     }
-    int ret = client_snapshot_write(det->snapshot_path, &det->clients, &det->scopes, generation);
+    int ret = begin_ret;
+    if (ret == 0) {
+        ret = w != NULL ? client_snapshot_commit(w, generation)
+                        : client_snapshot_write(det->snapshot_path, &det->clients, &det->scopes,
+                                                generation);
+    }
     if (ret != 0) {
         snprintf(det->snapshot_error, sizeof(det->snapshot_error), "cannot write the file (%s)",
                  df_strerror(ret));
@@ -680,22 +710,24 @@ __attribute__((noinline)) static void process_query(struct detector *det,
 
 /* ---- time ------------------------------------------------------------- */
 
-/* Submit the last-seen updates gathered in memory, and forget expired clients. */
 /*
- * Visit @p count slots from det->flush_cursor on, wrapping around: submit
- * the last-seen updates gathered in memory and forget expired clients.
+ * Visit @p count slots from det->flush_cursor on, wrapping around, and
+ * forget expired clients. The last-seen updates gathered in memory are
+ * submitted for every client when @p all_updates is set, else only for the
+ * expired ones, before they are forgotten.
  */
-static void flush_slots(struct detector *det, int64_t now, uint64_t count)
+static void visit_slots(struct detector *det, int64_t now, uint64_t count, bool all_updates)
 {
     struct client_table *t = &det->clients;
     uint64_t i = det->flush_cursor < t->capacity ? det->flush_cursor : 0;
     uint64_t visited = 0;
     while (visited < count) {
         struct client_entry *e = &t->slots[i];
-        if (e->scope != 0 && (e->flags & CLIENT_DIRTY)) {
+        bool expired = e->scope != 0 && is_expired(det, e, now);
+        if (e->scope != 0 && (e->flags & CLIENT_DIRTY) && (all_updates || expired)) {
             submit_entry_seen(det, e);
         }
-        if (e->scope != 0 && is_expired(det, e, now)) {
+        if (expired) {
             /* The entry that shifts into this slot is visited next, in its place. */
             client_table_remove(t, e);
             det->stats.clients_expired++;
@@ -707,11 +739,40 @@ static void flush_slots(struct detector *det, int64_t now, uint64_t count)
     det->flush_cursor = i;
 }
 
-/* Flush the whole table, as at the end of a run. */
-static void flush_seen(struct detector *det, int64_t now)
+/* Submit the last-seen updates gathered in memory, and forget expired clients. */
+static void flush_slots(struct detector *det, int64_t now, uint64_t count)
+{
+    visit_slots(det, now, count, true);
+}
+
+/* Slots the last flush submits before it writes them to the snapshot. */
+#define FINAL_FLUSH_CHUNK_SLOTS 65536
+
+/* Forget every expired client, submitting the updates of those that have any. */
+static void forget_expired(struct detector *det, int64_t now)
 {
     det->flush_cursor = 0;
-    flush_slots(det, now, det->clients.capacity);
+    visit_slots(det, now, det->clients.capacity, false);
+}
+
+/*
+ * Flush the whole table, as at the end of a run, after forget_expired():
+ * the table then keeps its layout while the updates are submitted chunk
+ * by chunk, and each chunk is written to @p snapshot (when not NULL) while
+ * the writer commits the chunk's updates.
+ */
+static void flush_seen(struct detector *det, int64_t now, struct client_snapshot_writer *snapshot)
+{
+    uint64_t capacity = det->clients.capacity;
+    for (uint64_t first = 0; first < capacity; first += FINAL_FLUSH_CHUNK_SLOTS) {
+        uint64_t n = capacity - first < FINAL_FLUSH_CHUNK_SLOTS ? capacity - first
+                                                                : FINAL_FLUSH_CHUNK_SLOTS;
+        det->flush_cursor = first;
+        visit_slots(det, now, n, true);
+        if (snapshot != NULL && client_snapshot_add(snapshot, first + n) != 0) {
+            snapshot = NULL; /* the commit reports the error */
+        }
+    }
 }
 
 /*
@@ -855,10 +916,13 @@ int detector_finish(struct detector *det)
     det->stats.pending_evicted = det->pending.evicted;
 
     int64_t now = det->now_ns / NS_PER_SEC;
-    flush_seen(det, now);
     if (det->cfg->learn_only) {
         end_learning_periods(det, now);
     }
+    forget_expired(det, now);
+    int begin_ret = 0;
+    struct client_snapshot_writer *snapshot = snapshot_begin(det, &begin_ret);
+    flush_seen(det, now, snapshot);
 
     /* Prune only after the last-seen updates above committed, or it could
      * delete rows those updates were about to refresh. */
@@ -869,6 +933,6 @@ int detector_finish(struct detector *det)
                                                      &removed));
     }
     note_store_error(det, det->store->ops->sync(det->store));
-    snapshot_save(det);
+    snapshot_save(det, snapshot, begin_ret);
     return det->first_error;
 }
