@@ -313,7 +313,8 @@ static struct write_item *slot_reserve(struct write_queue *q)
     if (q->error != 0) {
         return NULL;
     }
-    return &q->slots[(q->head + q->count) % q->capacity];
+    size_t tail = q->head + q->count; /* both under capacity: no division needed */
+    return &q->slots[tail < q->capacity ? tail : tail - q->capacity];
 }
 
 /*

@@ -32,24 +32,29 @@
 
 #define WRITE_ITEM_QNAME_MAX 255 /* a wire-form name, root label included */
 
+/*
+ * The fields in the order a push writes them, the name last: a push writes
+ * only the first_qname_len bytes of it, so a short name leaves most of the
+ * item's 456 bytes, and their cache lines, untouched.
+ */
 struct write_item {
     enum store_change_kind kind;
     uint32_t flags;
     int64_t first_seen;
     int64_t last_seen;
     uint64_t query_count;
-    char scope[STORE_KEY_MAX];
+    char *first_query;  /* NEW submitted as text: heap copy owned by the queue */
+    char *alert;        /* NEW only: heap copy owned by the queue, or NULL */
+    size_t alert_len;
+    int64_t outbox_id;  /* outbox row of the alert, set by the batch function */
     bool client_is_text;     /* client.text contains the key, else client.prefix */
     uint8_t first_qname_len; /* 0 when the name is first_query or absent */
+    char scope[STORE_KEY_MAX];
     union {
         struct prefix prefix;
         char text[STORE_KEY_MAX];
     } client;
     uint8_t first_qname[WRITE_ITEM_QNAME_MAX];
-    char *first_query;  /* NEW submitted as text: heap copy owned by the queue */
-    char *alert;        /* NEW only: heap copy owned by the queue, or NULL */
-    size_t alert_len;
-    int64_t outbox_id;  /* outbox row of the alert, set by the batch function */
 };
 
 /* Write the client key of @p item as text into @p buf. Returns its length. */
