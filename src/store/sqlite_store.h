@@ -47,7 +47,7 @@ struct sqlite_store_options {
     bool skip_quick_check;   /* skip PRAGMA quick_check at open */
     /* Changes not merged yet past which every batch merges as many; 0 for 4194304. */
     uint64_t changes_pending_max;
-    /* WAL pages after a commit that start a checkpoint, 0 for 16384. */
+    /* WAL pages after a commit that start a checkpoint, 0 for those of 64 MiB. */
     int checkpoint_pages;
 };
 
