@@ -13,13 +13,17 @@
  * A passive checkpoint copies only the frames committed when it started,
  * and SQLite starts the WAL over only when a transaction begins with every
  * frame copied. Under a steady stream of commits that moment may not come,
- * so once the checkpointer has finished a pass, the writer's next commit
- * over the limit copies the few frames left itself. The WAL then stays
- * near the limit plus what the writer commits during one pass.
+ * so once the checkpointer has finished a pass that left few frames, the
+ * writer's next commit over the limit copies them itself. A writer that
+ * commits faster than the thread copies never leaves few, so from four
+ * times the limit on the writer waits for the pass under way and copies
+ * the rest whatever its size: the WAL stays under about four times the
+ * limit, and the wait reaches the packet thread through the write queue.
  */
 #pragma once
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,3 +46,23 @@ int sqlite_checkpointer_start(const char *path, sqlite3 *writer_db, int pages,
  * Call it before closing the writer connection. NULL is a no-op.
  */
 void sqlite_checkpointer_stop(struct sqlite_checkpointer *cp);
+
+/* Steps of the writer after a commit: the policy above, without the locking. */
+enum checkpoint_step {
+    CHECKPOINT_STEP_NONE,      /* nothing: under the limit, or a pass is due anyway */
+    CHECKPOINT_STEP_REQUEST,   /* wake the thread for a pass */
+    CHECKPOINT_STEP_COPY_REST, /* copy the rest of the WAL on the writer's connection */
+    CHECKPOINT_STEP_WAIT,      /* wait for the pass under way, then decide again */
+};
+
+/* The checkpointer's state at a commit, as the writer reads it. */
+struct checkpoint_state {
+    int limit;          /* WAL pages from which a checkpoint is due */
+    bool running;       /* a pass is under way */
+    bool requested;     /* a pass is requested but not started */
+    bool pass_finished; /* a pass finished since the writer last copied the rest */
+    int copied;         /* frames the last pass left copied */
+};
+
+/* Return the step for a commit that left @p pages frames in the WAL. */
+enum checkpoint_step checkpoint_step_after_commit(const struct checkpoint_state *st, int pages);

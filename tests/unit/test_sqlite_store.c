@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "store/baseline_io.h"
+#include "store/sqlite_checkpoint.h"
 #include "store/sqlite_store.h"
 #include "util/error.h"
 
@@ -1187,6 +1188,39 @@ static void test_close_drains_queue(void **state)
     assert_int_equal(raw_query_int(f->path, COMMITTED_CLIENTS_SQL), 100);
 }
 
+/*
+ * The writer's step after a commit, for a limit of 1000 pages: nothing
+ * under it, a pass requested over it, the rest copied after a pass left
+ * little, and from four times the limit the rest copied whatever its size,
+ * after the pass under way.
+ */
+static void test_checkpoint_steps(void **state)
+{
+    (void)state;
+    static const struct {
+        struct checkpoint_state st;
+        int pages;
+        enum checkpoint_step expected;
+    } cases[] = {
+        { { 1000, false, false, false, 0 }, 999, CHECKPOINT_STEP_NONE },
+        { { 1000, false, false, false, 0 }, 1000, CHECKPOINT_STEP_REQUEST },
+        { { 1000, false, true, false, 0 }, 1500, CHECKPOINT_STEP_NONE },
+        { { 1000, true, false, false, 0 }, 1500, CHECKPOINT_STEP_NONE },
+        { { 1000, false, false, true, 1400 }, 1450, CHECKPOINT_STEP_COPY_REST },
+        { { 1000, false, false, true, 1000 }, 1450, CHECKPOINT_STEP_REQUEST },
+        { { 1000, false, false, true, 1000 }, 3999, CHECKPOINT_STEP_REQUEST },
+        { { 1000, false, false, false, 0 }, 4000, CHECKPOINT_STEP_COPY_REST },
+        { { 1000, true, false, false, 0 }, 4000, CHECKPOINT_STEP_WAIT },
+        { { 1000, false, true, true, 100 }, 9000, CHECKPOINT_STEP_COPY_REST },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum checkpoint_step step = checkpoint_step_after_commit(&cases[i].st, cases[i].pages);
+        if (step != cases[i].expected) {
+            fail_msg("case %zu: step %d, expected %d", i, (int)step, (int)cases[i].expected);
+        }
+    }
+}
+
 static off_t file_size(const char *path)
 {
     struct stat sb;
@@ -1348,6 +1382,7 @@ int main(void)
         STORE_TEST(test_change_log_keeps_any_text),
         STORE_TEST(test_close_drains_queue),
         STORE_TEST(test_checkpoints_copy_the_wal),
+        cmocka_unit_test(test_checkpoint_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
