@@ -56,4 +56,4 @@ for run in 1 2 3; do
     loaded=$(grep -o 'loaded [0-9]* clients .* in [0-9]* ms' "$WORK/run$run.log" || true)
     echo "start $run: ${loaded:-no load line}, $(tail -n 1 "$WORK/time.out")"
 done
-ls -l "$STATE.clients" | awk '{ printf "snapshot: %.0f MB\n", $5 / 1e6 }'
+echo "snapshot: $(($(stat -c %s "$STATE.clients") / 1000000)) MB"
