@@ -800,10 +800,11 @@ static void test_idle_writer_merges_changes(void **state)
     const char *const clients[] = { "192.0.2.1/32", "192.0.2.2/32" };
     submit_clients(st, clients, 2);
 
-    for (int i = 0; i < 100 && st->counters.changes_merged < 2; i++) {
+    for (int i = 0; i < 100 && __atomic_load_n(&st->counters.changes_merged, __ATOMIC_RELAXED) < 2;
+         i++) {
         usleep(50 * 1000);
     }
-    assert_int_equal(st->counters.changes_merged, 2);
+    assert_int_equal(__atomic_load_n(&st->counters.changes_merged, __ATOMIC_RELAXED), 2);
     assert_int_equal(changes_pending(f->path), 0);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM clients"), 2);
     st->ops->close(st);
@@ -1255,7 +1256,7 @@ static void test_checkpoints_copy_the_wal(void **state)
          i++) {
         usleep(1000);
     }
-    assert_true(st->counters.checkpoints >= 1);
+    assert_true(__atomic_load_n(&st->counters.checkpoints, __ATOMIC_RELAXED) >= 1);
     st->ops->close(st);
 
     /* 3000 first queries of 200 bytes: 600 kB that only a checkpoint moves. */
