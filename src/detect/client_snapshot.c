@@ -227,9 +227,16 @@ int client_snapshot_begin(const char *path, const struct client_table *t,
     w->table = t;
     header_fill(&w->header, t, reg);
     checksum_init(&w->out.sum);
+    int ret = 0;
     w->out.buf = malloc(BUFFER_SIZE);
-    w->out.fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    int ret = w->out.buf == NULL ? -ENOMEM : w->out.fd < 0 ? -errno : 0;
+    if (w->out.buf == NULL) {
+        ret = -ENOMEM;
+    } else {
+        w->out.fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (w->out.fd < 0) {
+            ret = -errno;
+        }
+    }
     if (ret == 0) {
         ret = write_all(w->out.fd, &w->header, sizeof(w->header));
     }
@@ -381,16 +388,16 @@ static bool in_fill(struct body_in *in, size_t need)
     if (in->len - in->pos >= need) {
         return true;
     }
-    size_t kept = in->len - in->pos;
-    memmove(in->buf, in->buf + in->pos, kept);
+    size_t carried_over = in->len - in->pos;
+    memmove(in->buf, in->buf + in->pos, carried_over);
     in->pos = 0;
-    in->len = kept;
-    size_t n = BUFFER_SIZE - kept < in->unread ? BUFFER_SIZE - kept : (size_t)in->unread;
-    if (n > 0 && read_all(in->fd, in->buf + kept, n) != 0) {
+    in->len = carried_over;
+    size_t n = BUFFER_SIZE - carried_over < in->unread ? BUFFER_SIZE - carried_over : (size_t)in->unread;
+    if (n > 0 && read_all(in->fd, in->buf + carried_over, n) != 0) {
         in->read_failed = true;
         return false;
     }
-    checksum_add(&in->sum, in->buf + kept, n);
+    checksum_add(&in->sum, in->buf + carried_over, n);
     in->len += n;
     in->unread -= n;
     return in->len >= need;

@@ -340,7 +340,10 @@ struct client_entry *client_table_insert(struct client_table *t, uint32_t scope,
     if ((t->count + 1) * 5 > t->capacity * 4 && grow(t) != 0) {
         return NULL;
     }
-    if (t->spare == NULL && (t->count + 1) * 10 > t->capacity * 7) {
+    /* Only the insertion that passes 7/10 prepares, not every one after it. */
+    bool reaches_seven_tenths =
+        (t->count + 1) * 10 > t->capacity * 7 && t->count * 10 <= t->capacity * 7;
+    if (t->spare == NULL && reaches_seven_tenths) {
         spare_prepare(t);
     }
 

@@ -3,7 +3,7 @@
  * sqlite_checkpoint.c - the checkpointer thread and the writer's commit hook.
  *
  * State, all under cp->lock:
- *   requested  the hook asked for a pass the thread has not started;
+ *   requested  the hook requested a pass the thread has not started;
  *   running    a pass is under way;
  *   passes     passes finished. When it differs from passes_seen (its value
  *              when the writer last copied the rest of the WAL), a pass
@@ -55,9 +55,8 @@ struct sqlite_checkpointer {
 /* One passive pass on the thread's connection, with cp->lock released. */
 static void pass_run(struct sqlite_checkpointer *cp)
 {
-    int frames = 0;
     int copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
     pthread_mutex_lock(&cp->lock);
     cp->running = false;
     pthread_cond_broadcast(&cp->pass_done);
@@ -68,8 +67,8 @@ static void pass_run(struct sqlite_checkpointer *cp)
         cp->last_error = SQLITE_OK;
     } else if (rc != SQLITE_INTERRUPT && rc != cp->last_error) {
         /* The frames stay in the WAL, and the next commit over the limit retries. */
-        log_warning("baseline checkpoint failed: %s (the WAL keeps the changes)",
-                    sqlite3_errmsg(cp->db));
+        log_warning("baseline, checkpoint of '%s' failed: %s (the WAL keeps the changes)",
+                    sqlite3_db_filename(cp->db, "main"), sqlite3_errmsg(cp->db));
         cp->last_error = rc;
     }
 }

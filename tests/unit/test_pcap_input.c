@@ -105,6 +105,20 @@ static void run_files(const char *const *paths, size_t count, struct delivery *d
     pcap_input_close(in);
 }
 
+/*
+ * Read the one file at @p path into a new delivery, whose on_ahead returns
+ * false at @p ahead_stop_at packets (0: never). Free it with free().
+ */
+static struct delivery *deliver_file(const char *path, size_t ahead_stop_at)
+{
+    struct delivery *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    d->ahead_stop_at = ahead_stop_at;
+    const char *paths[] = { path };
+    run_files(paths, 1, d);
+    return d;
+}
+
 static void put_u32(FILE *f, uint32_t v, int big_endian)
 {
     uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
@@ -184,10 +198,7 @@ static void test_pcap_input_single_file_is_mapped(void **state)
     assert_int_equal(pcap_map_open(path, &map, err, sizeof(err)), 0);
     pcap_map_close(map);
 
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    const char *paths[] = { path };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(path, 0);
     assert_int_equal(d->count, 3);
     assert_int_equal(d->ahead_count, 3);
     assert_int_equal(d->errors, 0);
@@ -212,11 +223,7 @@ static void test_pcap_input_ahead_pause(void **state)
 {
     (void)state;
     const char *path = write_capture("pause.pcap", 100, 1, 0, 0);
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    d->ahead_stop_at = 20;
-    const char *paths[] = { path };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(path, 20);
     assert_int_equal(d->ahead_count, 20);
     assert_int_equal(d->count, 100);
     assert_int_equal(d->errors, 0);
@@ -253,10 +260,7 @@ static void test_pcap_input_reports_cut_record(void **state)
 {
     (void)state;
     const char *path = write_capture("cut.pcap", 2, 1, 0, 16 + 10);
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    const char *paths[] = { path };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(path, 0);
     assert_int_equal(d->count, 2);
     assert_int_equal(d->errors, 1);
 
@@ -272,10 +276,7 @@ static void test_pcap_input_reports_cut_header(void **state)
 {
     (void)state;
     const char *path = write_capture("cut-header.pcap", 1, 1, 0, 5);
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    const char *paths[] = { path };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(path, 0);
     assert_int_equal(d->count, 1);
     assert_int_equal(d->errors, 1);
     char expected[512];
@@ -341,10 +342,7 @@ static void test_pcap_input_swapped_sll_uses_libpcap(void **state)
     struct pcap_map *map = NULL;
     assert_int_equal(pcap_map_open(path, &map, err, sizeof(err)), -ENOTSUP);
 
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    const char *paths[] = { path };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(path, 0);
     assert_int_equal(d->count, 4);
     assert_int_equal(d->ahead_count, 0); /* only mapped files are read ahead */
     assert_int_equal(d->errors, 0);
@@ -376,10 +374,7 @@ static void test_pcap_input_fifo_uses_libpcap(void **state)
         _exit(in != NULL && out != NULL && fclose(out) == 0 ? 0 : 1);
     }
 
-    struct delivery *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    const char *paths[] = { fifo };
-    run_files(paths, 1, d);
+    struct delivery *d = deliver_file(fifo, 0);
     int status = 0;
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status));
