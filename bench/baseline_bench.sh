@@ -38,7 +38,7 @@ for n in range(count):
 PY
 fi
 
-# A small capture: the generator's first 1,000 packets.
+# A small capture of 1,000 generated packets.
 if [ ! -s "$PCAP" ]; then
     make -s -C "$BENCH" O="$WORK/bin" "$WORK/bin/gen-capture"
     "$WORK/bin/gen-capture" --packets 1000 --clients 100 --out "$PCAP"

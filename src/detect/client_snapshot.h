@@ -20,9 +20,9 @@
  * A record is the scope id and last-seen time (32 bits each), the flags,
  * family and prefix length (a byte each), then the address: 4 bytes for
  * IPv4, 16 for IPv6. Each record goes back into the slot it came from, so
- * a read hashes no key, and the file carries only occupied slots: about a
- * third of the table's size on the 10M-packet benchmark capture, where the
- * snapshot is written at the end of a run through the page cache.
+ * a read hashes no key. The file carries only occupied slots, because it
+ * goes through the page cache at the end of every run: on the 10M-packet
+ * benchmark capture it is about a third of the table's size.
  *
  * A checksum covers everything after the header, and every record is
  * checked (scope id, flags, family, length) before use, so a damaged file

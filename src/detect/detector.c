@@ -216,10 +216,10 @@ static struct client_snapshot_writer *snapshot_begin(struct detector *det, int *
 }
 
 /*
- * After the last sync, when the table contains exactly the baseline's
- * clients, finish @p w (or write the file when @p w is NULL) with the
- * store's generation; otherwise remove an older snapshot. @p begin_ret is
- * what snapshot_begin() returned.
+ * Finish the snapshot after the last sync. When the table contains exactly
+ * the baseline's clients, commit @p w with the store's generation, or
+ * write the whole file when @p w is NULL. Otherwise remove an older
+ * snapshot. @p begin_ret is what snapshot_begin() returned.
  */
 static void snapshot_save(struct detector *det, struct client_snapshot_writer *w, int begin_ret)
 {
@@ -756,10 +756,10 @@ static void forget_expired(struct detector *det, int64_t now)
 }
 
 /*
- * Flush the whole table, as at the end of a run, after forget_expired():
- * the table then keeps its layout while the updates are submitted chunk
- * by chunk, and each chunk is written to @p snapshot (when not NULL) while
- * the writer commits the chunk's updates.
+ * Flush the whole table, as at the end of a run, after forget_expired(),
+ * so that the table keeps its layout. The updates are submitted chunk by
+ * chunk, and each chunk goes to @p snapshot (when not NULL) while the
+ * writer commits its updates.
  */
 static void flush_seen(struct detector *det, int64_t now, struct client_snapshot_writer *snapshot)
 {

@@ -14,11 +14,13 @@
  * and SQLite starts the WAL over only when a transaction begins with every
  * frame copied. Under a steady stream of commits that moment may not come,
  * so once the checkpointer has finished a pass that left few frames, the
- * writer's next commit over the limit copies them itself. A writer that
- * commits faster than the thread copies never leaves few, so from four
- * times the limit on the writer waits for the pass under way and copies
- * the rest whatever its size: the WAL stays under about four times the
- * limit, and the wait reaches the packet thread through the write queue.
+ * writer's next commit over the limit copies them itself.
+ *
+ * A writer that commits faster than the thread copies never leaves few
+ * frames. So from four times the limit on, the writer waits for the pass
+ * under way and then copies the rest, whatever its size. The WAL stays
+ * under about four times the limit, and the packet thread feels the wait
+ * through the write queue.
  */
 #pragma once
 

@@ -401,10 +401,10 @@ static int wal_enable(struct sqlite_store *s)
  * SQLite's default of 1000 pages (4 MiB with 4 KiB pages). A checkpoint
  * copies each page once however often the WAL rewrote it, and syncs the WAL
  * and the database. A run that records many clients rewrites the same leaf
- * pages batch after batch: on 2.2M packets with 100,000 new clients, the
- * default made 150 fdatasync calls taking 1.2 s in all, this setting 30
- * taking 0.5 s, and 20% fewer pwrite calls (strace -c -w, one run each,
- * 2-core VM). The checkpoints run on their own thread (sqlite_checkpoint.h).
+ * pages batch after batch. On 2.2M packets with 100,000 new clients, the
+ * default made 150 fdatasync calls taking 1.2 s in all, and this setting
+ * 30 taking 0.5 s, with 20% fewer pwrite calls (strace -c -w, one run
+ * each, 2-core VM). The checkpoints run on their own thread (sqlite_checkpoint.h).
  * SQLite cuts the WAL file back to WAL_SIZE_LIMIT bytes when it starts over.
  */
 #define WAL_CHECKPOINT_BYTES ((int64_t)64 << 20)

@@ -10,8 +10,8 @@
  */
 /*
  * Bytes per madvise() call. The call holds the process's memory map lock
- * for reading, and an mmap() or munmap() on another thread waits for it:
- * populating a 30 MiB ring in one call held up the detector's start by up
+ * for reading, and an mmap() or munmap() on another thread waits for it.
+ * Populating a 30 MiB ring in one call held up the detector's start by up
  * to 60 ms on the benchmark VM.
  */
 #define PREFAULT_STEP ((size_t)2 << 20)

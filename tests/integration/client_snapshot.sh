@@ -91,7 +91,7 @@ logged 8 "snapshot '.*' written"
 [ "$(summary 8 "clients expired")" -gt 0 ] || fail "run 8 two hours later expired no client"
 later 9
 logged 9 "snapshot '.*' used"
-# The rows, read without the snapshot, hold the same clients.
+# The rows, read without the snapshot, contain the same clients.
 rm -f "$SNAPSHOT"
 later 10
 [ "$(loaded 9)" -eq "$(loaded 10)" ] || fail "run 9 loaded $(loaded 9) clients from the snapshot, the rows hold $(loaded 10)"

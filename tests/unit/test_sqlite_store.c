@@ -1190,10 +1190,10 @@ static void test_close_drains_queue(void **state)
 }
 
 /*
- * The writer's step after a commit, for a limit of 1000 pages: nothing
- * under it, a pass requested over it, the rest copied after a pass left
- * little, and from four times the limit the rest copied whatever its size,
- * after the pass under way.
+ * The writer's step after a commit, for a limit of 1000 pages. Under the
+ * limit it does nothing, and over it it requests a pass. After a pass that
+ * left little it copies the rest. From four times the limit it copies the
+ * rest whatever its size, after the pass under way.
  */
 static void test_checkpoint_steps(void **state)
 {
