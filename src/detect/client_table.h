@@ -12,8 +12,10 @@
  * so that a huge table never needs a second copy. Deletion shifts later entries back, so no tombstones slow lookups
  * down.
  *
- * The array of the next growth is mapped when the table is 7/10 full, and
+ * The array of the next growth is mapped when the table is 3/5 full, and
  * a thread faults it in (util/prefault.h) while the table fills to 4/5.
+ * The growth does not wait for that thread: pages it has not reached yet
+ * fault in where the growth writes them.
  *
  * Bound: at most max_count entries. Insertion into a full table fails; the
  * caller then removes the entry client_table_pick_victim() names and tries
