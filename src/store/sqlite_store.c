@@ -345,7 +345,10 @@ static int schema_create(struct sqlite_store *s)
     return ret;
 }
 
-/* Add what schema version 1 lacked: the client_changes table. */
+/*
+ * Add what an older schema version lacks: the client_changes table
+ * (version 1), or its base and scopes columns (version 2).
+ */
 static int schema_upgrade(struct sqlite_store *s)
 {
     if (s->schema_version >= SQLITE_STORE_SCHEMA_VERSION) {
@@ -357,7 +360,8 @@ static int schema_upgrade(struct sqlite_store *s)
              "UPDATE meta SET value = %d WHERE key = 'schema_version';"
              "PRAGMA user_version = %d;"
              "COMMIT;",
-             CLIENT_CHANGES_SQL, SQLITE_STORE_SCHEMA_VERSION, SQLITE_STORE_SCHEMA_VERSION);
+             s->schema_version < 2 ? CLIENT_CHANGES_SQL : CLIENT_CHANGES_V3_COLUMNS_SQL,
+             SQLITE_STORE_SCHEMA_VERSION, SQLITE_STORE_SCHEMA_VERSION);
     int ret = exec_sql(s, sql, "upgrading the schema");
     if (ret != 0 && !sqlite3_get_autocommit(s->db)) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -500,9 +504,14 @@ static int statements_prepare(struct sqlite_store *s)
           "DELETE FROM client_changes WHERE id <= ?1" },
     };
 
+    /*
+     * Only a read-only connection opens a file of an older version, and it
+     * neither appends to nor merges the change log, which such a file lacks
+     * (version 1) or keeps without the base and scopes columns (version 2).
+     */
     size_t count = sizeof(table) / sizeof(table[0]);
-    if (s->schema_version < 2) {
-        count -= 3; /* a version 1 file opened read-only has no client_changes */
+    if (s->schema_version < SQLITE_STORE_SCHEMA_VERSION) {
+        count -= 3;
     }
     for (size_t i = 0; i < count; i++) {
         sqlite3_stmt **slot =

@@ -6,8 +6,9 @@
  * application_id SQLITE_STORE_APPLICATION_ID and user_version
  * SQLITE_STORE_SCHEMA_VERSION. Opening never creates tables in, rewrites or
  * repairs a file that already contains data of another kind or version, with
- * one exception: a READ_WRITE open adds the client_changes table to a file
- * of schema version 1, dnsfirst's first format.
+ * one exception: a READ_WRITE open upgrades a file of an older schema
+ * version. It adds the client_changes table to version 1, dnsfirst's first
+ * format, and the base and scopes columns of client_changes to version 2.
  *
  * Writes go to client_changes first and are merged into clients when the
  * writer is idle and before every operation that reads or deletes clients
@@ -28,7 +29,7 @@
 #include "store/store.h"
 
 #define SQLITE_STORE_APPLICATION_ID 0x646e7366 /* "dnsf" */
-#define SQLITE_STORE_SCHEMA_VERSION 2
+#define SQLITE_STORE_SCHEMA_VERSION 3
 
 #define SQLITE_STORE_BATCH_DEFAULT 1000
 #define SQLITE_STORE_QUEUE_DEFAULT 10000

@@ -284,9 +284,13 @@ static void test_open_rejects_damaged_database(void **state)
 static void test_open_rejects_newer_schema(void **state)
 {
     struct fixture *f = *state;
-    raw_exec(f->path, "PRAGMA application_id = 1684960102;"
-                      "PRAGMA user_version = 3;"
-                      "CREATE TABLE clients(x);");
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "PRAGMA application_id = 1684960102;"
+             "PRAGMA user_version = %d;"
+             "CREATE TABLE clients(x);",
+             SQLITE_STORE_SCHEMA_VERSION + 1);
+    raw_exec(f->path, sql);
     char before[65536];
     size_t len = file_read(f->path, before, sizeof(before));
 
@@ -830,18 +834,22 @@ static void test_busy_writer_bounds_changes(void **state)
     st->ops->close(st);
 }
 
+/* The tables of schema version 1, which version 2 kept. */
+#define VERSION_1_TABLES_SQL                                                         \
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"                                \
+    "CREATE TABLE clients(scope TEXT NOT NULL, client TEXT NOT NULL,"                \
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"                      \
+    " query_count INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0,"     \
+    " first_query TEXT NOT NULL DEFAULT '',"                                         \
+    " PRIMARY KEY(scope, client)) WITHOUT ROWID;"                                    \
+    "CREATE TABLE scopes(scope TEXT PRIMARY KEY, start INTEGER NOT NULL);"           \
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert TEXT NOT NULL);"
+
 static void test_schema_version_1_upgrades(void **state)
 {
     struct fixture *f = *state;
     raw_exec(f->path,
-             "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
-             "CREATE TABLE clients(scope TEXT NOT NULL, client TEXT NOT NULL,"
-             " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-             " query_count INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0,"
-             " first_query TEXT NOT NULL DEFAULT '',"
-             " PRIMARY KEY(scope, client)) WITHOUT ROWID;"
-             "CREATE TABLE scopes(scope TEXT PRIMARY KEY, start INTEGER NOT NULL);"
-             "CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert TEXT NOT NULL);"
+             VERSION_1_TABLES_SQL
              "INSERT INTO meta VALUES('schema_version', 1);"
              "INSERT INTO clients VALUES('s', '192.0.2.7/32', 1, 2, 3, 0, 'old. A');"
              "PRAGMA application_id = 1684960102;"
@@ -864,6 +872,168 @@ static void test_schema_version_1_upgrades(void **state)
                      SQLITE_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM sqlite_master"
                                    " WHERE name = 'client_changes'"), 1);
+}
+
+/* List every row of @p path through a read-only connection, which folds the change log. */
+static void list_read_only(const char *path, struct collector *c)
+{
+    struct store *reader = NULL;
+    assert_int_equal(sqlite_store_open(path, SQLITE_STORE_READ_ONLY, &reader), 0);
+    assert_int_equal(reader->ops->list(reader, collect_row, c), 0);
+    reader->ops->close(reader);
+}
+
+static void assert_row(const struct store_client *row, const char *client,
+                       int64_t first_seen, int64_t last_seen, uint64_t query_count,
+                       uint32_t flags, const char *first_query)
+{
+    assert_string_equal(row->client, client);
+    assert_int_equal(row->first_seen, first_seen);
+    assert_int_equal(row->last_seen, last_seen);
+    assert_int_equal(row->query_count, query_count);
+    assert_int_equal(row->flags, flags);
+    assert_string_equal(row->first_query, first_query);
+}
+
+/* A version 2 file with changes waiting in the old row format. */
+static void test_schema_version_2_upgrades(void **state)
+{
+    struct fixture *f = *state;
+    raw_exec(f->path,
+             VERSION_1_TABLES_SQL
+             "CREATE TABLE client_changes(id INTEGER PRIMARY KEY, count INTEGER NOT NULL,"
+             " min_last_seen INTEGER NOT NULL, changes TEXT NOT NULL);"
+             "INSERT INTO meta VALUES('schema_version', 2);"
+             "INSERT INTO clients VALUES('s', '192.0.2.8/32', 10, 20, 4, 0, 'kept. A');"
+             "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(3, 150,"
+             " '[[1,\"s\",\"192.0.2.7/32\",100,150,2,1,\"old. A\"],"
+             "[2,\"s\",\"192.0.2.7/32\",0,180,3,0,\"\"],"
+             "[2,\"s\",\"192.0.2.8/32\",0,190,1,0,\"\"]]');"
+             "PRAGMA application_id = 1684960102;"
+             "PRAGMA user_version = 2;");
+
+    /* Read-only folds the old rows and leaves the file at version 2. */
+    struct collector c = { 0 };
+    list_read_only(f->path, &c);
+    assert_int_equal(c.count, 2);
+    assert_row(&c.rows[0], "192.0.2.7/32", 100, 180, 5, 1, "old. A");
+    assert_row(&c.rows[1], "192.0.2.8/32", 10, 190, 5, 0, "kept. A");
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), 2);
+
+    /* Writing upgrades the file and merges the old rows the same way. */
+    struct store *st = open_rw(f->path);
+    struct collector merged = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &merged), 0);
+    assert_int_equal(merged.count, 2);
+    assert_row(&merged.rows[0], "192.0.2.7/32", 100, 180, 5, 1, "old. A");
+    assert_row(&merged.rows[1], "192.0.2.8/32", 10, 190, 5, 0, "kept. A");
+    st->ops->close(st);
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"),
+                     SQLITE_STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM pragma_table_info("
+                                   "'client_changes') WHERE name IN ('base', 'scopes')"), 2);
+}
+
+/* Holds the writer thread inside alert_fn until the test opens it. */
+struct writer_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool entered;
+    bool open;
+};
+
+static int gate_alert(void *ctx, const char *alert, size_t len)
+{
+    struct writer_gate *g = ctx;
+    (void)alert;
+    (void)len;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->changed);
+    while (!g->open) {
+        pthread_cond_wait(&g->changed, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+}
+
+static int64_t compact_first_seen(int i)
+{
+    return i % 2 == 0 ? 1000 + i : 900 - i; /* odd ones before the row's base */
+}
+
+/*
+ * A row of the change log names up to 16 scopes by index and writes the
+ * others as text. Times count from the row's base, even those before it,
+ * and a change without flags or name leaves both out. The writer is held
+ * in the alert of a first change, so that the others make one row.
+ */
+static void test_change_rows_compact(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_rw(f->path);
+    struct writer_gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false,
+                                false };
+    st->alert_fn = gate_alert;
+    st->alert_ctx = &gate;
+    struct store_client first = make_row("zz", "192.0.2.9/32", 1, 1, 1, 0, "gate. A");
+    assert_int_equal(store_submit_row(st, &first, "{}", 2), 0);
+    pthread_mutex_lock(&gate.lock);
+    while (!gate.entered) {
+        pthread_cond_wait(&gate.changed, &gate.lock);
+    }
+    pthread_mutex_unlock(&gate.lock);
+
+    char scope[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(scope, sizeof(scope), "s%02d", i);
+        int64_t t = compact_first_seen(i);
+        struct store_client row = make_row(scope, "192.0.2.1/32", t, t, 1,
+                                           i == 3 ? 0 : STORE_CLIENT_LEARNED,
+                                           i == 3 ? "" : "q.example. A");
+        assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
+    }
+    assert_int_equal(store_submit_seen(st, "s05", "192.0.2.1/32", 2000, 7), 0);
+    assert_int_equal(store_submit_seen(st, "s19", "192.0.2.1/32", 3000, 2), 0);
+    pthread_mutex_lock(&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+    assert_int_equal(st->ops->sync(st), 0);
+
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM client_changes"), 2);
+    assert_int_equal(raw_query_int(f->path, "SELECT json_array_length(scopes)"
+                                   " FROM client_changes WHERE id = 2"), 16);
+    assert_int_equal(raw_query_int(f->path, "SELECT base FROM client_changes WHERE id = 2"),
+                     1000);
+    /* s16 to s19 as text, and the update of s19. */
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM client_changes c,"
+                                   " json_each(c.changes) j"
+                                   " WHERE typeof(j.value ->> 1) = 'text'"), 5);
+    /* Both updates, and the new client without flags or name. */
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM client_changes c,"
+                                   " json_each(c.changes) j WHERE json_array_length(j.value) = 6"),
+                     3);
+
+    struct collector folded = { 0 };
+    list_read_only(f->path, &folded);
+    struct collector merged = { 0 };
+    assert_int_equal(st->ops->list(st, collect_row, &merged), 0);
+    st->ops->close(st);
+
+    const struct collector *views[] = { &folded, &merged };
+    for (size_t v = 0; v < 2; v++) {
+        assert_int_equal(views[v]->count, 21);
+        /* Rows come in scope order, s00 to s15 (the collector keeps 16). */
+        for (int i = 0; i < 16; i++) {
+            int64_t t = compact_first_seen(i);
+            snprintf(scope, sizeof(scope), "s%02d", i);
+            assert_string_equal(views[v]->rows[i].scope, scope);
+            assert_row(&views[v]->rows[i], "192.0.2.1/32", t, i == 5 ? 2000 : t,
+                       i == 5 ? 8 : 1, i == 3 ? 0 : STORE_CLIENT_LEARNED,
+                       i == 3 ? "" : "q.example. A");
+        }
+    }
 }
 
 static void test_prune_keeps_refreshed_rows(void **state)
@@ -1373,6 +1543,8 @@ int main(void)
         STORE_TEST(test_idle_writer_merges_changes),
         STORE_TEST(test_busy_writer_bounds_changes),
         STORE_TEST(test_schema_version_1_upgrades),
+        STORE_TEST(test_schema_version_2_upgrades),
+        STORE_TEST(test_change_rows_compact),
         STORE_TEST(test_import_row_merges),
         STORE_TEST(test_export_import_round_trip),
         STORE_TEST(test_import_bad_line_applies_nothing),
