@@ -10,7 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "output/json_writer.h"
+#include "store/change_json.h"
 #include "util/decimal.h"
 
 const char sqlite_change_add_sql[] =
@@ -46,82 +46,6 @@ static int json_reserve(struct sqlite_store *s, size_t len)
 /* Room for one change: every string escaped at 6 bytes a byte, and the numbers. */
 #define CHANGE_JSON_MAX (6 * (2 * STORE_KEY_MAX + STORE_NAME_MAX) + 256)
 
-static char *integer_put(char *out, int64_t v)
-{
-    if (v < 0) {
-        *out++ = '-';
-        return decimal_put(out, (uint64_t)0 - (uint64_t)v);
-    }
-    return decimal_put(out, (uint64_t)v);
-}
-
-#define BYTES_01 0x0101010101010101ULL
-#define BYTES_80 0x8080808080808080ULL
-
-/*
- * True when none of the 8 bytes in @p v needs escaping in a JSON string
- * as string_put() writes it: no control byte (below 0x20), none of 0x7f
- * and above, no '"' and no '\'. Each test is exact per word: a byte below
- * n exists exactly when (v - n * BYTES_01) & ~v & BYTES_80 is not zero, for
- * n up to 0x80.
- */
-static bool word_plain(uint64_t v)
-{
-    uint64_t quote = v ^ (0x22 * BYTES_01);
-    uint64_t backslash = v ^ (0x5c * BYTES_01);
-    uint64_t control = (v - 0x20 * BYTES_01) & ~v;
-    uint64_t high = v | ((v & ~BYTES_80) + BYTES_01); /* 0x7f becomes 0x80 */
-    uint64_t has_quote = (quote - BYTES_01) & ~quote;
-    uint64_t has_backslash = (backslash - BYTES_01) & ~backslash;
-    return ((control | high | has_quote | has_backslash) & BYTES_80) == 0;
-}
-
-static bool byte_plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
-/* True when @p len bytes of @p text go into a JSON string as they are. */
-static bool text_plain(const char *text, size_t len)
-{
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-        memcpy(&v, text + i, 8);
-        if (!word_plain(v)) {
-            return false;
-        }
-    }
-    for (; i < len; i++) {
-        if (!byte_plain((unsigned char)text[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * Write the @p len bytes of @p text as a JSON string at @p out, which has
- * room for 6 * len + 3 bytes, and return the end. Keys and names are
- * printable ASCII almost always, so those are copied as they are. Any
- * other text goes through the JSON writer, which escapes every byte that
- * needs it.
- */
-static char *string_put(char *out, const char *text, size_t len)
-{
-    if (text_plain(text, len)) {
-        *out++ = '"';
-        memcpy(out, text, len);
-        out += len;
-        *out++ = '"';
-        return out;
-    }
-    struct json_writer w;
-    json_writer_init(&w, out, 6 * len + 3);
-    json_writer_string_len(&w, text, len);
-    return out + json_writer_finish(&w);
-}
-
 /* Scopes a row names by index. Any further scope of the row is written as text. */
 #define ROW_SCOPES_MAX 16
 
@@ -129,14 +53,19 @@ static char *string_put(char *out, const char *text, size_t len)
 struct row_header {
     int64_t base;
     size_t scope_count;
+    size_t last_scope; /* the index found last: changes of one scope often follow each other */
     const char *scopes[ROW_SCOPES_MAX];
 };
 
 /* Return the index of @p scope in the row's scopes, adding it, or -1 when they are full. */
 static int row_scope_index(struct row_header *h, const char *scope)
 {
+    if (h->last_scope < h->scope_count && strcmp(h->scopes[h->last_scope], scope) == 0) {
+        return (int)h->last_scope;
+    }
     for (size_t i = 0; i < h->scope_count; i++) {
         if (strcmp(h->scopes[i], scope) == 0) {
+            h->last_scope = i;
             return (int)i;
         }
     }
@@ -144,7 +73,34 @@ static int row_scope_index(struct row_header *h, const char *scope)
         return -1;
     }
     h->scopes[h->scope_count] = scope;
+    h->last_scope = h->scope_count;
     return (int)h->scope_count++;
+}
+
+/* Write the client key of @p item as a JSON string. */
+static char *item_key_put(char *out, const struct write_item *item)
+{
+    if (item->client_is_text) {
+        return change_json_string(out, item->client.text,
+                                  strnlen(item->client.text, sizeof(item->client.text)));
+    }
+    return change_json_key(out, &item->client.prefix);
+}
+
+/* Write the first query name of @p item as a JSON string, "" when it has none. */
+static char *item_name_put(char *out, const struct write_item *item)
+{
+    if (item->first_qname_len > 0) {
+        return change_json_name(out, item->first_qname, item->first_qname_len);
+    }
+    const char *text = item->first_query != NULL ? item->first_query : "";
+    return change_json_string(out, text, strnlen(text, STORE_NAME_MAX - 1));
+}
+
+static bool item_has_name(const struct write_item *item)
+{
+    return item->first_qname_len > 0 ||
+           (item->first_query != NULL && item->first_query[0] != '\0');
 }
 
 /*
@@ -156,36 +112,31 @@ static int row_scope_index(struct row_header *h, const char *scope)
 static void change_json_append(struct sqlite_store *s, struct row_header *h,
                                const struct write_item *item)
 {
-    char client[STORE_KEY_MAX];
-    char name[STORE_NAME_MAX];
-    size_t client_len = write_item_client_text(item, client, sizeof(client));
-    size_t name_len = write_item_first_query(item, name, sizeof(name));
     int scope = row_scope_index(h, item->scope);
-
     char *start = s->json + s->json_len;
     char *p = start;
     *p++ = '[';
-    p = integer_put(p, item->kind);
+    p = change_json_integer(p, item->kind);
     *p++ = ',';
     if (scope >= 0) {
         p = decimal_put(p, (uint64_t)scope);
     } else {
-        p = string_put(p, item->scope, strnlen(item->scope, sizeof(item->scope)));
+        p = change_json_string(p, item->scope, strnlen(item->scope, sizeof(item->scope)));
     }
     *p++ = ',';
-    p = string_put(p, client, client_len);
+    p = item_key_put(p, item);
     *p++ = ',';
     /* An update has no first_seen, so 0 keeps it short. The merge ignores it. */
-    p = integer_put(p, item->kind == STORE_CHANGE_SEEN ? 0 : item->first_seen - h->base);
+    p = change_json_integer(p, item->kind == STORE_CHANGE_SEEN ? 0 : item->first_seen - h->base);
     *p++ = ',';
-    p = integer_put(p, item->last_seen - h->base);
+    p = change_json_integer(p, item->last_seen - h->base);
     *p++ = ',';
     p = decimal_put(p, item->query_count);
-    if (item->flags != 0 || name_len > 0) {
+    if (item->flags != 0 || item_has_name(item)) {
         *p++ = ',';
         p = decimal_put(p, item->flags);
         *p++ = ',';
-        p = string_put(p, name, name_len);
+        p = item_name_put(p, item);
     }
     *p++ = ']';
     s->json_len += (size_t)(p - start);
@@ -200,7 +151,7 @@ static int scopes_json_write(struct sqlite_store *s, const struct row_header *h)
         if (i > 0) {
             *p++ = ',';
         }
-        p = string_put(p, h->scopes[i], strlen(h->scopes[i]));
+        p = change_json_string(p, h->scopes[i], strlen(h->scopes[i]));
     }
     *p++ = ']';
     return (int)(p - s->scopes_json);

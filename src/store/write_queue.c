@@ -28,9 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "decode/dns_text.h"
+#include "decode/dns_message.h"
 #include "util/big_alloc.h"
-#include "util/client_key.h"
 #include "util/prefault.h"
 
 _Static_assert(WRITE_ITEM_QNAME_MAX == DNS_NAME_MAX, "a wire-form name must fit an item");
@@ -387,22 +386,6 @@ int write_queue_push(struct write_queue *q, const struct store_change *change,
     slot_commit(q);
     pthread_mutex_unlock(&q->lock);
     return 0;
-}
-
-size_t write_item_client_text(const struct write_item *item, char *buf, size_t size)
-{
-    if (item->client_is_text) {
-        return copy_text(buf, size, item->client.text);
-    }
-    return client_key_format(&item->client.prefix, buf, size);
-}
-
-size_t write_item_first_query(const struct write_item *item, char *buf, size_t size)
-{
-    if (item->first_qname_len > 0) {
-        return dns_name_format(item->first_qname, item->first_qname_len, buf, size);
-    }
-    return copy_text(buf, size, item->first_query != NULL ? item->first_query : "");
 }
 
 int write_queue_sync(struct write_queue *q)

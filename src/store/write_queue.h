@@ -13,8 +13,7 @@
  * that a busy queue commits fewer, larger transactions.
  *
  * Items keep the client key in binary form and the first query name in
- * wire form. write_item_client_text() and write_item_first_query() make
- * their text on the writer thread. Each item is 456 bytes on x86-64. The
+ * wire form. The batch function makes their text on the writer thread. Each item is 456 bytes on x86-64. The
  * ring is mapped with a request for transparent huge pages, so filling it
  * the first time costs a few page faults instead of one per 4 KiB.
  *
@@ -56,15 +55,6 @@ struct write_item {
     } client;
     uint8_t first_qname[WRITE_ITEM_QNAME_MAX];
 };
-
-/* Write the client key of @p item as text into @p buf. Returns its length. */
-size_t write_item_client_text(const struct write_item *item, char *buf, size_t size);
-
-/*
- * Write the first query name of @p item as text into @p buf, "" when it has
- * none. Returns its length.
- */
-size_t write_item_first_query(const struct write_item *item, char *buf, size_t size);
 
 /*
  * Commit @p count items as one unit. Returns 0, or a negative code that
