@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +189,15 @@ static void header_fill(struct client_snapshot_header *h, const struct client_ta
     memcpy(h->site_name, reg->site_name, sizeof(h->site_name));
 }
 
+/* The thread of client_snapshot_follow(), and the end it may write up to. */
+struct follower {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t moved;
+    uint64_t ready; /* slots before this one may be written */
+    bool running;
+};
+
 struct client_snapshot_writer {
     char tmp[4096];
     char path[4096];
@@ -194,7 +205,10 @@ struct client_snapshot_writer {
     struct client_snapshot_header header;
     struct body_out out;
     uint64_t next_slot; /* first slot not written yet */
+    struct follower follower;
 };
+
+static void follower_stop(struct client_snapshot_writer *w);
 
 static void writer_free(struct client_snapshot_writer *w)
 {
@@ -263,8 +277,72 @@ int client_snapshot_add(struct client_snapshot_writer *w, uint64_t end)
     return w->out.ret;
 }
 
+/* Write each group of slots once the caller has marked it ready, until all are. */
+static void *follower_main(void *arg)
+{
+    struct client_snapshot_writer *w = arg;
+    struct follower *f = &w->follower;
+    uint64_t capacity = w->table->capacity;
+    uint64_t written = 0;
+    while (written < capacity) {
+        pthread_mutex_lock(&f->lock);
+        while (f->ready == written) {
+            pthread_cond_wait(&f->moved, &f->lock);
+        }
+        written = f->ready;
+        pthread_mutex_unlock(&f->lock);
+        (void)client_snapshot_add(w, written); /* an error stays in w->out for the commit */
+    }
+    return NULL;
+}
+
+int client_snapshot_follow(struct client_snapshot_writer *w)
+{
+    struct follower *f = &w->follower;
+    f->ready = 0;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->moved, NULL);
+    int ret = pthread_create(&f->thread, NULL, follower_main, w);
+    if (ret != 0) {
+        pthread_cond_destroy(&f->moved);
+        pthread_mutex_destroy(&f->lock);
+        return -ret;
+    }
+    f->running = true;
+    return 0;
+}
+
+void client_snapshot_ready(struct client_snapshot_writer *w, uint64_t end)
+{
+    struct follower *f = &w->follower;
+    if (!f->running) {
+        (void)client_snapshot_add(w, end);
+        return;
+    }
+    uint64_t capacity = w->table->capacity;
+    pthread_mutex_lock(&f->lock);
+    f->ready = end < capacity ? end : capacity;
+    pthread_cond_signal(&f->moved);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Mark every slot ready and wait for the thread, if one runs. */
+static void follower_stop(struct client_snapshot_writer *w)
+{
+    struct follower *f = &w->follower;
+    if (!f->running) {
+        return;
+    }
+    client_snapshot_ready(w, w->table->capacity);
+    pthread_join(f->thread, NULL);
+    pthread_cond_destroy(&f->moved);
+    pthread_mutex_destroy(&f->lock);
+    f->running = false;
+}
+
 int client_snapshot_commit(struct client_snapshot_writer *w, uint64_t generation)
 {
+    follower_stop(w);
     int ret = client_snapshot_add(w, w->table->capacity);
     if (ret == 0 && (w->table->count != w->header.count || w->table->capacity != w->header.capacity)) {
         ret = -EINVAL; /* the table changed after client_snapshot_begin() */
@@ -297,6 +375,7 @@ void client_snapshot_abort(struct client_snapshot_writer *w)
     if (w == NULL) {
         return;
     }
+    follower_stop(w);
     unlink(w->tmp);
     writer_free(w);
 }

@@ -80,6 +80,15 @@ struct client_snapshot_writer;
 int client_snapshot_begin(const char *path, const struct client_table *t,
                           const struct scope_registry *reg, struct client_snapshot_writer **w);
 int client_snapshot_add(struct client_snapshot_writer *w, uint64_t end);
+
+/*
+ * Start a thread that writes the slots before each end given to
+ * client_snapshot_ready(), slots that must not change after. Commit and
+ * abort wait for it. Returns 0, or -errno when no thread starts, and then
+ * client_snapshot_ready() writes the slots itself.
+ */
+int client_snapshot_follow(struct client_snapshot_writer *w);
+void client_snapshot_ready(struct client_snapshot_writer *w, uint64_t end);
 int client_snapshot_commit(struct client_snapshot_writer *w, uint64_t generation);
 void client_snapshot_abort(struct client_snapshot_writer *w);
 

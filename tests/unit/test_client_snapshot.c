@@ -165,6 +165,68 @@ static void test_file_holds_occupied_slots(void **state)
     assert_true((uint64_t)sb.st_size < f->table.capacity * sizeof(struct client_entry) / 2);
 }
 
+/* Read a whole file into a new buffer; sets *len. */
+static char *file_slurp(const char *path, size_t *len)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    char *buf = malloc((size_t)sb.st_size);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(buf, 1, (size_t)sb.st_size, fp), (size_t)sb.st_size);
+    fclose(fp);
+    *len = (size_t)sb.st_size;
+    return buf;
+}
+
+/*
+ * A snapshot written by its thread, chunk by chunk as the caller marks the
+ * slots ready, while the caller changes query counts in later slots as the
+ * last flush does, is the file that one write makes.
+ */
+static void test_followed_write_same_file(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(client_snapshot_write(f->path, &f->table, &f->scopes, GENERATION), 0);
+    size_t expected_len = 0;
+    char *expected = file_slurp(f->path, &expected_len);
+    unlink(f->path);
+
+    struct client_snapshot_writer *w = NULL;
+    assert_int_equal(client_snapshot_begin(f->path, &f->table, &f->scopes, &w), 0);
+    assert_int_equal(client_snapshot_follow(w), 0);
+    for (uint64_t first = 0; first < f->table.capacity; first += 1024) {
+        for (uint64_t i = first; i < first + 1024 && i < f->table.capacity; i++) {
+            f->table.slots[i].unflushed = 0;
+        }
+        client_snapshot_ready(w, first + 1024);
+    }
+    assert_int_equal(client_snapshot_commit(w, GENERATION), 0);
+
+    size_t len = 0;
+    char *written = file_slurp(f->path, &len);
+    assert_int_equal(len, expected_len);
+    assert_memory_equal(written, expected, len);
+    free(written);
+    free(expected);
+}
+
+/* Abort stops the thread halfway and leaves no file. */
+static void test_followed_write_abort(void **state)
+{
+    struct fixture *f = *state;
+    struct client_snapshot_writer *w = NULL;
+    assert_int_equal(client_snapshot_begin(f->path, &f->table, &f->scopes, &w), 0);
+    assert_int_equal(client_snapshot_follow(w), 0);
+    client_snapshot_ready(w, f->table.capacity / 2);
+    client_snapshot_abort(w);
+    struct stat sb;
+    assert_int_not_equal(stat(f->path, &sb), 0);
+    char tmp[80];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
+    assert_int_not_equal(stat(tmp, &sb), 0);
+}
+
 static void test_stale_generation(void **state)
 {
     struct fixture *f = *state;
@@ -282,6 +344,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_holds_occupied_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followed_write_same_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followed_write_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
