@@ -25,8 +25,8 @@ struct prefault {
 
 /*
  * Start faulting in the @p len bytes at @p addr, writable, on a new thread.
- * The mapping must stay until prefault_wait() returns. When no thread can
- * start, or the kernel is older than Linux 5.14, nothing happens and the
+ * The owner may write into the mapping meanwhile, and it must stay until
+ * prefault_wait() returns. When no thread can start, nothing happens and the
  * pages fault in where they are first written.
  */
 void prefault_start(struct prefault *pf, void *addr, size_t len);
