@@ -67,8 +67,7 @@ static const char *open_advice(int ret, const char *path, bool read_only, char *
     case DF_ESTORE_READONLY:
         return "make the file and its directory writable, or pass another --state";
     case DF_ESTORE_VERSION:
-        return "the file belongs to another program or a newer dnsfirst; it was left "
-               "unchanged, so pass another --state";
+        return "the file was left unchanged"; /* the store's message gives the next step */
     default:
         if (describe_directory_problem(path, buf, size)) {
             return buf;

@@ -49,6 +49,7 @@
 #include "store/write_queue.h"
 #include "util/addr.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #define BUSY_TIMEOUT_DEFAULT_MS 1000
 #define MMAP_SIZE_TEXT "1073741824" /* 1 GiB of address space, not memory */
@@ -370,6 +371,9 @@ static int schema_upgrade(struct sqlite_store *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     if (ret == 0) {
+        log_notice("baseline, upgraded '%s' from schema version %d to %d; older dnsfirst "
+                   "releases cannot open it now", sqlite3_db_filename(s->db, "main"),
+                   (int)s->schema_version, SQLITE_STORE_SCHEMA_VERSION);
         s->schema_version = SQLITE_STORE_SCHEMA_VERSION;
     }
     return ret;
