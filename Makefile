@@ -15,19 +15,20 @@ JOBS ?= 2
 
 all: build
 
+# deps and build print on stderr, so that `make demo` leaves stdout to the alerts.
 deps:
-	scripts/install-deps.sh build
+	@scripts/install-deps.sh build >&2
 
 test-deps:
 	scripts/install-deps.sh test
 
 build: deps
-	if [ ! -f $(BUILD)/build.ninja ]; then meson setup $(BUILD); fi
-	ninja -C $(BUILD) -j$(JOBS)
+	@if [ ! -f $(BUILD)/build.ninja ]; then meson setup $(BUILD) >&2; fi
+	@ninja -C $(BUILD) -j$(JOBS) >&2
 
 # The demo's baseline goes to a temporary folder, removed afterwards.
 demo: build
-	dir=$$(mktemp -d) && $(BUILD)/dnsfirst run -r tests/data/sample.pcap --learning-period 0 \
+	@dir=$$(mktemp -d) && $(BUILD)/dnsfirst run -r tests/data/sample.pcap --learning-period 0 \
 	    --state "$$dir/b.db"; status=$$?; rm -rf "$$dir"; exit $$status
 
 build-asan: test-deps
