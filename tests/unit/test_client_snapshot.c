@@ -211,7 +211,7 @@ static void test_followed_write_same_file(void **state)
     free(expected);
 }
 
-/* Abort stops the thread halfway and leaves no file. */
+/* An abort while half the slots are ready waits for the thread and leaves no file. */
 static void test_followed_write_abort(void **state)
 {
     struct fixture *f = *state;
