@@ -337,6 +337,41 @@ static const char pending_fold_v2_sql[] = PENDING_FOLD_SQL(CHANGE_ROWS_V2_SQL(""
     " first_query FROM temp.pending_clients WHERE has_new = 1)"
 
 /*
+ * Fold the change log into temp.pending_clients, in one read transaction
+ * with the schema version, which a writer may have raised since this
+ * connection opened: rows of version 3 read with the version 2 columns
+ * would give scope indexes and relative times.
+ */
+static int pending_fold(struct sqlite_store *s)
+{
+    int64_t version = 0;
+    int64_t pending = 0;
+    int ret = exec_sql(s, "BEGIN", "reading client changes");
+    if (ret != 0) {
+        return ret;
+    }
+    ret = query_int64(s, "PRAGMA user_version", &version);
+    if (ret == 0 && version >= 2) {
+        ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
+    }
+    if (ret == 0 && pending > 0) {
+        const char *fold = version < SQLITE_STORE_SCHEMA_VERSION ? pending_fold_v2_sql
+                                                                 : pending_fold_sql;
+        ret = exec_sql(s, fold, "reading client changes");
+    }
+    if (ret == 0) {
+        ret = exec_sql(s, "COMMIT", "reading client changes");
+    }
+    if (ret != 0) {
+        rollback_if_open(s);
+        return ret;
+    }
+    s->schema_version = version;
+    s->changes_pending = (uint64_t)pending;
+    return 0;
+}
+
+/*
  * Make the rows of clients current before a read, with s->db_lock held:
  * merge the change log when writable, else fold it into the view of a
  * read-only connection. Sets *source to the table or view to read.
@@ -347,22 +382,11 @@ int sqlite_clients_prepare_read(struct sqlite_store *s, const char **source)
     if (s->mode == SQLITE_STORE_READ_WRITE) {
         return sqlite_changes_merge_all(s);
     }
-    if (s->schema_version < 2) {
-        return 0;
-    }
     if (!s->pending_view_built) {
-        int64_t pending = 0;
-        int ret = query_int64(s, "SELECT coalesce(sum(count), 0) FROM client_changes", &pending);
-        if (ret == 0 && pending > 0) {
-            const char *fold = s->schema_version < SQLITE_STORE_SCHEMA_VERSION
-                                   ? pending_fold_v2_sql
-                                   : pending_fold_sql;
-            ret = exec_sql(s, fold, "reading client changes");
-        }
+        int ret = pending_fold(s);
         if (ret != 0) {
             return ret;
         }
-        s->changes_pending = (uint64_t)pending;
         s->pending_view_built = true;
     }
     if (s->changes_pending > 0) {

@@ -897,16 +897,20 @@ static void assert_row(const struct store_client *row, const char *client,
     assert_string_equal(row->first_query, first_query);
 }
 
+/* A file of schema version 2 with one merged client, without its header stamp. */
+#define VERSION_2_FILE_SQL                                                           \
+    VERSION_1_TABLES_SQL                                                             \
+    "CREATE TABLE client_changes(id INTEGER PRIMARY KEY, count INTEGER NOT NULL,"    \
+    " min_last_seen INTEGER NOT NULL, changes TEXT NOT NULL);"                       \
+    "INSERT INTO meta VALUES('schema_version', 2);"                                  \
+    "INSERT INTO clients VALUES('s', '192.0.2.8/32', 10, 20, 4, 0, 'kept. A');"
+
 /* A version 2 file with changes waiting in the old row format. */
 static void test_schema_version_2_upgrades(void **state)
 {
     struct fixture *f = *state;
     raw_exec(f->path,
-             VERSION_1_TABLES_SQL
-             "CREATE TABLE client_changes(id INTEGER PRIMARY KEY, count INTEGER NOT NULL,"
-             " min_last_seen INTEGER NOT NULL, changes TEXT NOT NULL);"
-             "INSERT INTO meta VALUES('schema_version', 2);"
-             "INSERT INTO clients VALUES('s', '192.0.2.8/32', 10, 20, 4, 0, 'kept. A');"
+             VERSION_2_FILE_SQL
              "INSERT INTO client_changes(count, min_last_seen, changes) VALUES(3, 150,"
              " '[[1,\"s\",\"192.0.2.7/32\",100,150,2,1,\"old. A\"],"
              "[2,\"s\",\"192.0.2.7/32\",0,180,3,0,\"\"],"
@@ -934,6 +938,36 @@ static void test_schema_version_2_upgrades(void **state)
                      SQLITE_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM pragma_table_info("
                                    "'client_changes') WHERE name IN ('base', 'scopes')"), 2);
+}
+
+/*
+ * A reader that opened a version 2 file before a writer upgraded it reads
+ * the writer's version 3 rows with the version 3 columns.
+ */
+static void test_reader_sees_upgrade_after_open(void **state)
+{
+    struct fixture *f = *state;
+    raw_exec(f->path,
+             VERSION_2_FILE_SQL
+             "PRAGMA application_id = 1684960102;"
+             "PRAGMA user_version = 2;");
+    struct store *reader = NULL;
+    assert_int_equal(sqlite_store_open(f->path, SQLITE_STORE_READ_ONLY, &reader), 0);
+
+    struct store *st = open_rw(f->path);
+    struct store_client row = make_row("s2", "192.0.2.9/32", 5000, 5000, 1,
+                                       STORE_CLIENT_LEARNED, "new. A");
+    assert_int_equal(store_submit_row(st, &row, NULL, 0), 0);
+    assert_int_equal(st->ops->sync(st), 0);
+
+    struct collector c = { 0 };
+    assert_int_equal(reader->ops->list(reader, collect_row, &c), 0);
+    assert_int_equal(c.count, 2);
+    assert_row(&c.rows[0], "192.0.2.8/32", 10, 20, 4, 0, "kept. A");
+    assert_string_equal(c.rows[1].scope, "s2");
+    assert_row(&c.rows[1], "192.0.2.9/32", 5000, 5000, 1, STORE_CLIENT_LEARNED, "new. A");
+    reader->ops->close(reader);
+    st->ops->close(st);
 }
 
 /* Holds the writer thread inside alert_fn until the test opens it. */
@@ -1546,6 +1580,7 @@ int main(void)
         STORE_TEST(test_busy_writer_bounds_changes),
         STORE_TEST(test_schema_version_1_upgrades),
         STORE_TEST(test_schema_version_2_upgrades),
+        STORE_TEST(test_reader_sees_upgrade_after_open),
         STORE_TEST(test_change_rows_compact),
         STORE_TEST(test_import_row_merges),
         STORE_TEST(test_export_import_round_trip),
