@@ -105,8 +105,11 @@ struct sqlite_store {
     "ALTER TABLE client_changes ADD COLUMN base INTEGER NOT NULL DEFAULT 0;" \
     "ALTER TABLE client_changes ADD COLUMN scopes TEXT;"
 
-/* The changes of a client_changes row, one per row of the result, in order. */
-#define CHANGE_ROWS_SQL(where)                                                  \
+/*
+ * The changes of each row of @p table, one per row of the result, in order.
+ * @p table has the columns of client_changes in version 3.
+ */
+#define CHANGE_ROWS_FROM(table, where)                                          \
     "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
     " iif(typeof(j.value ->> 1) = 'integer', c.scopes ->> (j.value ->> 1),"      \
     " j.value ->> 1) AS scope, j.value ->> 2 AS client,"                        \
@@ -114,16 +117,17 @@ struct sqlite_store {
     " c.base + (j.value ->> 4) AS last_seen,"                                    \
     " j.value ->> 5 AS query_count, coalesce(j.value ->> 6, 0) AS flags,"        \
     " coalesce(j.value ->> 7, '') AS first_query"                                \
-    " FROM main.client_changes c, json_each(c.changes) j " where ")"
+    " FROM " table " c, json_each(c.changes) j " where ")"
 
-/* The same for a file of version 2, which only a read-only connection reads. */
+#define CHANGE_ROWS_SQL(where) CHANGE_ROWS_FROM("main.client_changes", where)
+
+/*
+ * The same for a file of version 2, which only a read-only connection reads.
+ * Its rows read as version 3 rows with a base of 0 and no scopes.
+ */
 #define CHANGE_ROWS_V2_SQL(where)                                               \
-    "(SELECT c.id AS id, j.key AS seq, j.value ->> 0 AS kind,"                   \
-    " j.value ->> 1 AS scope, j.value ->> 2 AS client,"                         \
-    " j.value ->> 3 AS first_seen, j.value ->> 4 AS last_seen,"                 \
-    " j.value ->> 5 AS query_count, j.value ->> 6 AS flags,"                    \
-    " j.value ->> 7 AS first_query"                                              \
-    " FROM main.client_changes c, json_each(c.changes) j " where ")"
+    CHANGE_ROWS_FROM("(SELECT id, changes, 0 AS base, NULL AS scopes"           \
+                     " FROM main.client_changes)", where)
 
 /* Changes per row of client_changes, and so per merge step of an idle writer. */
 #define CHANGES_PER_ROW 4096

@@ -297,6 +297,13 @@ int write_queue_destroy(struct write_queue *q)
     return ret;
 }
 
+/* Return the slot after the last queued item, with q->lock held. */
+static struct write_item *tail_slot(struct write_queue *q)
+{
+    size_t tail = q->head + q->count; /* both under capacity: no division needed */
+    return &q->slots[tail < q->capacity ? tail : tail - q->capacity];
+}
+
 /*
  * Wait for a free slot with q->lock held. Returns the free slot, or NULL
  * when the queue failed meanwhile.
@@ -314,8 +321,7 @@ static struct write_item *slot_reserve(struct write_queue *q)
     if (q->error != 0) {
         return NULL;
     }
-    size_t tail = q->head + q->count; /* both under capacity: no division needed */
-    return &q->slots[tail < q->capacity ? tail : tail - q->capacity];
+    return tail_slot(q);
 }
 
 /*
@@ -398,8 +404,7 @@ int write_queue_push(struct write_queue *q, const struct store_change *change,
     item->alert = alert_copy;
     item->alert_len = alert_copy != NULL ? alert_len : 0;
     slot_commit(q);
-    size_t next = q->head + q->count; /* both under capacity: no division needed */
-    const char *next_item = (const char *)&q->slots[next < q->capacity ? next : next - q->capacity];
+    const char *next_item = (const char *)tail_slot(q);
     pthread_mutex_unlock(&q->lock);
     prefetch_for_push(next_item);
     return 0;
