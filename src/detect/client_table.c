@@ -114,7 +114,11 @@ static void spare_release(struct client_table *t)
     t->spare = NULL;
 }
 
-/* Unmap slots no longer in use, once a prefault thread still on them is done. */
+/*
+ * Unmap slots no longer in use. The prefault thread is joined before the
+ * next spare starts, so it is never on them today. The check keeps an unmap
+ * from pulling pages from under it should a new path break that.
+ */
 static void slots_retire(struct client_table *t, struct client_entry *slots, uint64_t capacity)
 {
     if (t->spare_fault.running && t->spare_fault.addr == slots) {
@@ -152,8 +156,8 @@ static void spare_prepare(struct client_table *t)
 
 /*
  * Return a zeroed array of @p capacity slots: the spare when it has that size,
- * even while its prefault thread runs on, because waiting stalled the packet
- * thread up to 480 ms (10M-packet capture) and the pages read as zeros anyway.
+ * even while its prefault thread runs on. The pages read as zeros either way,
+ * and waiting stalled the packet thread up to 480 ms (10M-packet capture).
  */
 static struct client_entry *slots_take(struct client_table *t, uint64_t capacity)
 {

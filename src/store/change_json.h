@@ -31,8 +31,8 @@ char *change_json_key(char *out, const struct prefix *key);
 
 /*
  * Write the presentation form of the wire-form name @p name (@p len bytes)
- * as a JSON string, as dns_name_format() and change_json_string() would
- * together into a buffer of STORE_NAME_MAX. @p out has room for
+ * as a JSON string. The result equals dns_name_format() into a buffer of
+ * STORE_NAME_MAX followed by change_json_string(). @p out has room for
  * 6 * STORE_NAME_MAX bytes.
  */
 char *change_json_name(char *out, const uint8_t *name, size_t len);

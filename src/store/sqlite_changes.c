@@ -337,10 +337,9 @@ static const char pending_fold_v2_sql[] = PENDING_FOLD_SQL(CHANGE_ROWS_V2_SQL(""
     " first_query FROM temp.pending_clients WHERE has_new = 1)"
 
 /*
- * Fold the change log into temp.pending_clients, in one read transaction
- * with the schema version, which a writer may have raised since this
- * connection opened: rows of version 3 read with the version 2 columns
- * would give scope indexes and relative times.
+ * Fold the change log into temp.pending_clients. The schema version is read
+ * in the same transaction, because a writer may have upgraded the file since
+ * this connection opened, and version 3 rows need the version 3 columns.
  */
 static int pending_fold(struct sqlite_store *s)
 {

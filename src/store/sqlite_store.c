@@ -513,8 +513,8 @@ static int statements_prepare(struct sqlite_store *s)
 
     /*
      * Only a read-only connection opens a file of an older version, and it
-     * neither appends to nor merges the change log, which such a file lacks
-     * (version 1) or keeps without the base and scopes columns (version 2).
+     * never appends to or merges the change log. So the change log's
+     * statements, which need the columns of version 3, are left out.
      */
     size_t count = sizeof(table) / sizeof(table[0]);
     if (s->schema_version < SQLITE_STORE_SCHEMA_VERSION) {

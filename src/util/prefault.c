@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/prefault.h"
 
-
 /*
  * The thread adds 0 to a byte of each page atomically: the page faults in
  * writable, and an owner's store to that byte lands wholly before or after.
@@ -11,6 +10,7 @@
  * brk() waited 12 to 18 ms per 2 MiB step while the VM was slow to hand out
  * pages. Touching took 4% off the 1M-packet capture and 6% off the 10M one.
  */
+
 /* ThreadSanitizer reports the addition beside the owner's plain stores, so it is left out. */
 #if defined(__SANITIZE_THREAD__)
 #define PREFAULT_TOUCHES 0

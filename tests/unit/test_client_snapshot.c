@@ -165,7 +165,7 @@ static void test_file_holds_occupied_slots(void **state)
     assert_true((uint64_t)sb.st_size < f->table.capacity * sizeof(struct client_entry) / 2);
 }
 
-/* Read a whole file into a new buffer; sets *len. */
+/* Read a whole file into a new buffer, and set *len to its size. */
 static char *file_slurp(const char *path, size_t *len)
 {
     struct stat sb;
@@ -180,9 +180,9 @@ static char *file_slurp(const char *path, size_t *len)
 }
 
 /*
- * A snapshot written by its thread, chunk by chunk as the caller marks the
- * slots ready, while the caller changes query counts in later slots as the
- * last flush does, is the file that one write makes.
+ * A snapshot written by its thread, chunk by chunk as the slots are marked
+ * ready, equals the file of one write. Meanwhile the caller changes query
+ * counts in later slots, as the last flush does.
  */
 static void test_followed_write_same_file(void **state)
 {

@@ -59,9 +59,8 @@ static long minor_faults(void)
 }
 
 /*
- * After the thread, the pages are resident and writable: writing one byte
- * of each takes no fault. A read in place of the write would have mapped the
- * shared zero page, and then each write would fault to copy it.
+ * After the thread, writing a byte of each page takes no fault. Had the
+ * thread only read the pages, each write would fault to copy the zero page.
  */
 static void test_prefault_makes_pages_writable(void **state)
 {
